@@ -1,0 +1,44 @@
+# The two commands: `make repro` (set up + dvc repro of every study, quick profile)
+# and `make test` (set up + the test suite). Setup runs once; reruns are fast.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.archlab-installed
+PYTHON ?= python3
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+PYTEST_ARGS ?= -n 2 --timeout 1200
+
+.PHONY: setup repro repro-paper test test-fast lint lab clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name archlab --display-name "archlab (Python 3.11)" >/dev/null
+	touch $(STAMP)
+
+repro: setup
+	dvc repro
+	dvc metrics show
+
+repro-paper: setup
+	dvc exp run --set-param common.profile=paper
+
+test: setup
+	ruff check lib tests benchmarks
+	pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	pytest $(PYTEST_ARGS) -m 'not slow'
+
+lint: setup
+	ruff check lib tests benchmarks
+
+lab: setup
+	jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir .
+
+clean-venv:
+	rm -rf $(VENV)
