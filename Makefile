@@ -38,7 +38,7 @@ lint: setup
 	ruff check lib tests benchmarks
 
 lab: setup
-	jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir .
+	jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir . $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean-venv:
 	rm -rf $(VENV)

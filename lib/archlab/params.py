@@ -47,9 +47,18 @@ class Common(Section):
     dask_address: str | None = Field(None, description="tcp://host:port, or null for a LocalCluster")
 
 
+class DemoParams(Section):
+    """A minimal study section: the template for new studies and the end-to-end test."""
+
+    n: int = Field(10, ge=1, le=1_000_000, description="number of samples")
+    scale: float = Field(1.0, gt=0, description="multiplier applied to the samples")
+    label: str = "demo"
+
+
 # section name -> "module:Model"; a study registers its model here.
 SECTIONS: dict[str, str] = {
     "common": "archlab.params:Common",
+    "demo": "archlab.params:DemoParams",
     "dram_space": "archlab.sims.dram.params:DramSpaceParams",
     "accel_space": "archlab.sims.accel.params:AccelSpaceParams",
     "lottery": "archlab.lottery.params:LotteryParams",
@@ -173,6 +182,7 @@ def _resolve(section: str, base: dict, overlays: dict, profile: str, smoke: bool
 
 def load_section(section: str, smoke: bool = False, data: Mapping[str, Any] | None = None) -> Any:
     """Validated values of ``section`` under the active profile (plus ``smoke`` overlay)."""
+    model_for(section)  # unknown section names fail first
     data = read() if data is None else data
     validate_all(data)
     if section == "common":

@@ -50,7 +50,7 @@ def target_reward(metrics: Mapping[str, float], target: Mapping[str, float]) -> 
             raise ValueError(f"target for {name!r} must be > 0, got {t!r}")
         if math.isnan(v):
             return 0.0
-        logs.append(0.0 if v <= t else math.log(t / v))
+        logs.append(0.0 if v <= t else math.log(t) - math.log(v))
     return float(math.exp(sum(logs) / len(logs)))
 
 

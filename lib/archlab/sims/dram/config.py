@@ -1,0 +1,55 @@
+"""The ten controller knobs with DRAMSys ``mcconfig`` names and values.
+
+Defaults are DRAMSys' ``policy.json`` (Open, Fifo, Bankwise, 1, Fifo, NoRefresh, 1, 1,
+Simple, 1); ``CmdMux: Oldest`` and ``PowerDownPolicy: NoPowerDown`` are held fixed as in
+ArchGym.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from archlab.space import Categorical, Config, Integer, Ordinal, Space
+
+KNOBS = Space([
+    Categorical("PagePolicy", choices=("Open", "OpenAdaptive", "Closed", "ClosedAdaptive"), default="Open"),
+    Categorical("Scheduler", choices=("Fifo", "FrFcfs", "FrFcfsGrp"), default="Fifo"),
+    Categorical("SchedulerBuffer", choices=("Bankwise", "ReadWrite", "Shared"), default="Bankwise"),
+    Integer("RequestBufferSize", low=1, high=8, default=1),
+    Categorical("RespQueue", choices=("Fifo", "Reorder"), default="Fifo"),
+    Categorical("RefreshPolicy", choices=("NoRefresh", "AllBank"), default="NoRefresh"),
+    Integer("RefreshMaxPostponed", low=1, high=8, default=1),
+    Integer("RefreshMaxPulledin", low=1, high=8, default=1),
+    Categorical("Arbiter", choices=("Simple", "Fifo", "Reorder"), default="Simple"),
+    Ordinal("MaxActiveTransactions", levels=(1, 2, 4, 8, 16, 32, 64, 128), default=1),
+])
+"""The design space (archlab :class:`~archlab.space.Space`)."""
+
+DEFAULT_CONFIG: Config = KNOBS.default()
+N_KNOBS = len(KNOBS)
+
+
+def validate_config(config: Mapping[str, Any] | None = None) -> Config:
+    """Defaults overlaid with ``config``; unknown knobs or values raise ``SpaceError``
+    listing the allowed ones."""
+    return KNOBS.with_defaults(dict(config or {}))
+
+
+def encode_config(config: Mapping[str, Any]) -> np.ndarray:
+    """Kernel encoding: category indices, buffer size, refresh bounds and MAT as ints."""
+    c = validate_config(config)
+    return np.array([
+        KNOBS["PagePolicy"].index_of(c["PagePolicy"]),
+        KNOBS["Scheduler"].index_of(c["Scheduler"]),
+        KNOBS["SchedulerBuffer"].index_of(c["SchedulerBuffer"]),
+        c["RequestBufferSize"],
+        KNOBS["RespQueue"].index_of(c["RespQueue"]),
+        KNOBS["RefreshPolicy"].index_of(c["RefreshPolicy"]),
+        c["RefreshMaxPostponed"],
+        c["RefreshMaxPulledin"],
+        KNOBS["Arbiter"].index_of(c["Arbiter"]),
+        c["MaxActiveTransactions"],
+    ], dtype=np.int64)

@@ -1,0 +1,543 @@
+"""The numba kernel of the trace-driven controller (see ``controller.py`` for the model).
+
+One call simulates one trace under one configuration, event by event: it jumps from one
+moment where something can happen (a request becomes ready, a command's constraints are
+met, a refresh is due) to the next, so its cost grows with the number of commands, not
+with simulated cycles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NOP, ACT, PRE, RD, RDA, WR, WRA, PREAB, REFAB = 0, 1, 2, 3, 4, 5, 6, 7, 8
+INF = np.int64(1) << np.int64(60)
+NEG = -(np.int64(1) << np.int64(40))
+QCAP = 24  # per-bank queue capacity (>= 2 * max RequestBufferSize + 1)
+
+# config vector layout (config.encode_config)
+C_PAGE, C_SCHED, C_BUF, C_RBS, C_RESPQ, C_REF, C_POST, C_PULL, C_ARB, C_MAT = range(10)
+# timing vector layout (specs.TIMING_FIELDS)
+(T_CL, T_RCD, T_RP, T_RAS, T_RC, T_RFC, T_REFI, T_WL, T_WR, T_RTP, T_CCDL, T_CCDS, T_RRDL, T_RRDS,
+ T_FAW, T_WTRL, T_WTRS, T_BL2) = range(18)
+# result vector layout
+(R_MAKESPAN, R_EWINDOW, R_ACT, R_PRE, R_RD, R_WR, R_REF, R_OPEN, R_LATSUM, R_MAXLAT) = range(10)
+N_RESULTS = 10
+
+
+@njit(cache=True)
+def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, lat_out):
+    """Simulate; returns the result vector and fills ``lat_out`` with per-request latency."""
+    n = arr.shape[0]
+    page = cfg[C_PAGE]
+    sched = cfg[C_SCHED]
+    bufk = cfg[C_BUF]
+    rbs = cfg[C_RBS]
+    respq = cfg[C_RESPQ]
+    refresh = cfg[C_REF]
+    maxpost = cfg[C_POST]
+    maxpull = -cfg[C_PULL]
+    arb = cfg[C_ARB]
+    mat = cfg[C_MAT]
+    CL = tim[T_CL]
+    RCD = tim[T_RCD]
+    RP = tim[T_RP]
+    RAS = tim[T_RAS]
+    RC = tim[T_RC]
+    RFC = tim[T_RFC]
+    REFI = tim[T_REFI]
+    WL = tim[T_WL]
+    TWR = tim[T_WR]
+    RTP = tim[T_RTP]
+    CCDL = tim[T_CCDL]
+    CCDS = tim[T_CCDS]
+    RRDL = tim[T_RRDL]
+    RRDS = tim[T_RRDS]
+    FAW = tim[T_FAW]
+    WTRL = tim[T_WTRL]
+    WTRS = tim[T_WTRS]
+    BL2 = tim[T_BL2]
+    RTW = CL + BL2 + 2 - WL
+    WRPRE = WL + BL2 + TWR
+    ngroups = (nbanks + banks_per_group - 1) // banks_per_group
+
+    # scheduler buffers (per bank, arrival order) and buffer counters
+    qb = np.empty((nbanks, QCAP), np.int64)
+    qn = np.zeros(nbanks, np.int64)
+    nrd = 0
+    nwr = 0
+    total = 0
+    last_bank = 0
+    # bank machines
+    is_open = np.zeros(nbanks, np.bool_)
+    open_row = np.full(nbanks, -1, np.int64)
+    cur = np.full(nbanks, -1, np.int64)
+    keep = np.zeros(nbanks, np.bool_)
+    bcmd = np.zeros(nbanks, np.int64)
+    blocal = np.zeros(nbanks, np.int64)
+    close_at = np.full(nbanks, INF, np.int64)  # scheduled implicit close (energy accounting)
+    # timing history
+    b_act = np.full(nbanks, NEG, np.int64)
+    b_pre = np.full(nbanks, NEG, np.int64)
+    b_rd = np.full(nbanks, NEG, np.int64)
+    b_wr = np.full(nbanks, NEG, np.int64)
+    g_act = np.full(ngroups, NEG, np.int64)
+    g_rd = np.full(ngroups, NEG, np.int64)
+    g_wr = np.full(ngroups, NEG, np.int64)
+    act4 = np.full(4, NEG, np.int64)
+    act4_i = 0
+    a_act = NEG
+    a_rd = NEG
+    a_wr = NEG
+    a_ref = NEG
+    a_prea = NEG
+    last_cmd = NEG
+    last_pre_end = NEG
+    grp_last_write = False
+    # counters
+    n_act = 0
+    n_pre = 0
+    n_rd = 0
+    n_wr = 0
+    n_ref = 0
+    open_time = 0
+    n_open = 0
+    last_evt = 0
+    # front end and responses
+    acc_time = np.full(n, -1, np.int64)
+    ready_resp = np.full(n, -1, np.int64)   # data end per request (controller)
+    ctrl_time = np.full(n, -1, np.int64)    # response leaves controller
+    init_time = np.full(n, -1, np.int64)    # response reaches initiator
+    deliv = np.full(n, -1, np.int64)        # k-th delivery to the initiator
+    ndeliv = 0
+    ctrl_prev = NEG
+    rq_ptr = 0
+    ar_ptr = 0
+    init_prev = NEG
+    nxt = 0
+    entry_last = NEG
+    acc_last = NEG
+    done = 0
+    # refresh manager
+    rm_next = REFI
+    rm_pulled = False
+    flex = 0
+    blocked = False
+    rcmd = NOP
+    rtime = INF
+
+    t = np.int64(0)
+    while done < n:
+        # ---- (2) accept requests into the scheduler buffers
+        while nxt < n:
+            entry = max(arr[nxt], entry_last)
+            if arb != 0 and nxt >= mat:
+                if ndeliv <= nxt - mat:
+                    break
+                entry = max(entry, deliv[nxt - mat])
+            if arb == 0:
+                entry = max(entry, acc_last)
+            rdy = max(entry, acc_last)
+            if rdy > t:
+                break
+            if bufk == 0:
+                space = qn[last_bank] < rbs
+            elif bufk == 1:
+                space = nrd < rbs and nwr < rbs
+            else:
+                space = total < rbs
+            if not space:
+                break
+            b = bank[nxt]
+            qb[b, qn[b]] = nxt
+            qn[b] += 1
+            total += 1
+            if isw[nxt]:
+                nwr += 1
+            else:
+                nrd += 1
+            last_bank = b
+            acc_time[nxt] = t
+            entry_last = entry
+            acc_last = t
+            nxt += 1
+            if not blocked:
+                bcmd[b], blocal[b] = _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open, open_row,
+                                                 cur, keep, grp_last_write, b_act, b_pre, b_rd, b_wr,
+                                                 RCD, RP, RAS, RC, RTP, WRPRE)
+        # ---- (3) refresh manager
+        if refresh == 1:
+            rcmd = NOP
+            if t >= rm_next:
+                if t >= rm_next + REFI:
+                    rm_next += REFI
+                    rm_pulled = False
+                busy = False
+                for b in range(nbanks):
+                    if cur[b] >= 0:
+                        busy = True
+                        break
+                if not rm_pulled:
+                    do = True
+                    if flex == maxpost:
+                        if not blocked:
+                            blocked = True
+                            for b in range(nbanks):
+                                bcmd[b] = NOP
+                    elif busy:
+                        do = False
+                        flex += 1
+                        rm_next += REFI
+                    if do:
+                        rcmd = REFAB
+                        for b in range(nbanks):
+                            if is_open[b]:
+                                rcmd = PREAB
+                                break
+                else:
+                    if busy:
+                        rm_pulled = False
+                        rm_next += REFI
+                    else:
+                        rcmd = REFAB
+                        for b in range(nbanks):
+                            if is_open[b]:
+                                rcmd = PREAB
+                                break
+                if rcmd == PREAB:
+                    rtime = NEG
+                    for b in range(nbanks):
+                        if is_open[b]:
+                            rtime = max(rtime, b_act[b] + RAS, b_rd[b] + RTP, b_wr[b] + WRPRE)
+                elif rcmd == REFAB:
+                    rtime = max(a_ref + RFC, a_prea + RP)
+                    for b in range(nbanks):
+                        rtime = max(rtime, b_pre[b] + RP, b_act[b] + RC)
+        # ---- (4)+(5) pick the oldest command ready now and issue it
+        issued = False
+        for _ in range(2):
+            best_t = INF
+            best_b = -2
+            best_id = INF
+            if rcmd != NOP:
+                best_t = max(rtime, last_cmd + 1, t)
+                best_b = -1
+                best_id = -1
+            for b in range(nbanks):
+                c = bcmd[b]
+                if c == NOP:
+                    continue
+                tb = max(blocal[b], last_cmd + 1, t)
+                g = b // banks_per_group
+                if c == ACT:
+                    tb = max(tb, g_act[g] + RRDL, a_act + RRDS, act4[act4_i] + FAW, a_ref + RFC, a_prea + RP)
+                elif c == RD or c == RDA:
+                    tb = max(tb, g_rd[g] + CCDL, a_rd + CCDS, g_wr[g] + WL + BL2 + WTRL,
+                             a_wr + WL + BL2 + WTRS)
+                elif c == WR or c == WRA:
+                    tb = max(tb, g_wr[g] + CCDL, a_wr + CCDS, a_rd + RTW)
+                cid = cur[b]
+                if tb < best_t or (tb == best_t and cid < best_id):
+                    best_t = tb
+                    best_b = b
+                    best_id = cid
+            if issued or best_t != t:
+                break
+            issued = True
+            # energy bookkeeping: time with at least one bank open
+            if True:
+                mx = NEG
+                anyo = False
+                for b in range(nbanks):
+                    if is_open[b] or close_at[b] > last_evt:
+                        if close_at[b] > last_evt:
+                            anyo = True
+                            mx = max(mx, close_at[b])
+                if anyo:
+                    open_time += min(t, mx) - last_evt
+                last_evt = t
+            last_cmd = t
+            if best_b == -1:
+                if rcmd == PREAB:
+                    a_prea = t
+                    for b in range(nbanks):
+                        if is_open[b]:
+                            is_open[b] = False
+                            keep[b] = False
+                            b_pre[b] = t
+                            close_at[b] = t
+                            n_pre += 1
+                    last_pre_end = max(last_pre_end, t + RP - 1)
+                else:
+                    a_ref = t
+                    n_ref += 1
+                    last_pre_end = max(last_pre_end, t + RFC - 1)
+                    blocked = False
+                    if rm_pulled:
+                        flex -= 1
+                    else:
+                        rm_pulled = True
+                    if flex == maxpull:
+                        rm_pulled = False
+                        rm_next += REFI
+                    for b in range(nbanks):
+                        bcmd[b], blocal[b] = _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open,
+                                                         open_row, cur, keep, grp_last_write, b_act, b_pre,
+                                                         b_rd, b_wr, RCD, RP, RAS, RC, RTP, WRPRE)
+                rcmd = NOP
+                continue
+            b = best_b
+            c = bcmd[b]
+            p = cur[b]
+            g = b // banks_per_group
+            if c == ACT:
+                is_open[b] = True
+                close_at[b] = INF
+                open_row[b] = row[p]
+                keep[b] = True
+                b_act[b] = t
+                g_act[g] = t
+                a_act = t
+                act4[act4_i] = t
+                act4_i = (act4_i + 1) % 4
+                n_act += 1
+            elif c == PRE:
+                is_open[b] = False
+                close_at[b] = t
+                keep[b] = False
+                b_pre[b] = t
+                n_pre += 1
+                last_pre_end = max(last_pre_end, t + RP - 1)
+            else:
+                # column command: serve and remove request p
+                w = c == WR or c == WRA
+                if w:
+                    b_wr[b] = t
+                    g_wr[g] = t
+                    a_wr = t
+                    n_wr += 1
+                    ready = t + WL + BL2
+                else:
+                    b_rd[b] = t
+                    g_rd[g] = t
+                    a_rd = t
+                    n_rd += 1
+                    ready = t + CL + BL2
+                grp_last_write = w
+                if c == RDA or c == WRA:
+                    ip = max(t + RTP, b_act[b] + RAS) if c == RDA else max(t + WRPRE, b_act[b] + RAS)
+                    is_open[b] = False
+                    close_at[b] = ip
+                    b_pre[b] = ip
+                    n_pre += 1
+                    last_pre_end = max(last_pre_end, ip + RP - 1)
+                keep[b] = False
+                cur[b] = -1
+                k = 0
+                while qb[b, k] != p:
+                    k += 1
+                for j in range(k, qn[b] - 1):
+                    qb[b, j] = qb[b, j + 1]
+                qn[b] -= 1
+                total -= 1
+                if isw[p]:
+                    nwr -= 1
+                else:
+                    nrd -= 1
+                done += 1
+                ready_resp[p] = ready
+                # controller response queue, then arbiter, then initiator
+                if respq == 0:
+                    ctrl_prev = max(ready, ctrl_prev + 1)
+                    ctrl_time[p] = ctrl_prev
+                    if arb != 2:
+                        init_time[p] = ctrl_prev
+                        deliv[ndeliv] = ctrl_prev
+                        ndeliv += 1
+                else:
+                    while rq_ptr < n and ready_resp[rq_ptr] >= 0:
+                        ctrl_prev = max(ready_resp[rq_ptr], ctrl_prev + 1)
+                        ctrl_time[rq_ptr] = ctrl_prev
+                        if arb != 2:
+                            init_time[rq_ptr] = ctrl_prev
+                            deliv[ndeliv] = ctrl_prev
+                            ndeliv += 1
+                        rq_ptr += 1
+                if arb == 2:
+                    while ar_ptr < n and ctrl_time[ar_ptr] >= 0:
+                        init_prev = max(ctrl_time[ar_ptr], init_prev + 1)
+                        init_time[ar_ptr] = init_prev
+                        deliv[ndeliv] = init_prev
+                        ndeliv += 1
+                        ar_ptr += 1
+                # a freed buffer slot admits waiting requests in this cycle
+                while nxt < n:
+                    entry = max(arr[nxt], entry_last)
+                    if arb != 0 and nxt >= mat:
+                        if ndeliv <= nxt - mat:
+                            break
+                        entry = max(entry, deliv[nxt - mat])
+                    if arb == 0:
+                        entry = max(entry, acc_last)
+                    rdy = max(entry, acc_last)
+                    if rdy > t:
+                        break
+                    if bufk == 0:
+                        space = qn[last_bank] < rbs
+                    elif bufk == 1:
+                        space = nrd < rbs and nwr < rbs
+                    else:
+                        space = total < rbs
+                    if not space:
+                        break
+                    b2 = bank[nxt]
+                    qb[b2, qn[b2]] = nxt
+                    qn[b2] += 1
+                    total += 1
+                    if isw[nxt]:
+                        nwr += 1
+                    else:
+                        nrd += 1
+                    last_bank = b2
+                    acc_time[nxt] = t
+                    entry_last = entry
+                    acc_last = t
+                    nxt += 1
+                    if not blocked and b2 != b:
+                        bcmd[b2], blocal[b2] = _bank_start(b2, qb, qn, row, addr, isw, page, sched, is_open,
+                                                           open_row, cur, keep, grp_last_write, b_act, b_pre,
+                                                           b_rd, b_wr, RCD, RP, RAS, RC, RTP, WRPRE)
+                if sched == 2:
+                    for b2 in range(nbanks):
+                        if b2 != b and not blocked:
+                            bcmd[b2], blocal[b2] = _bank_start(b2, qb, qn, row, addr, isw, page, sched,
+                                                               is_open, open_row, cur, keep, grp_last_write,
+                                                               b_act, b_pre, b_rd, b_wr, RCD, RP, RAS, RC,
+                                                               RTP, WRPRE)
+            if not blocked:
+                bcmd[b], blocal[b] = _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open, open_row,
+                                                 cur, keep, grp_last_write, b_act, b_pre, b_rd, b_wr,
+                                                 RCD, RP, RAS, RC, RTP, WRPRE)
+            else:
+                bcmd[b] = NOP
+        # ---- (6) next moment something can happen
+        if done >= n:
+            break
+        nt = best_t
+        if nxt < n:
+            ok = True
+            entry = max(arr[nxt], entry_last)
+            if arb != 0 and nxt >= mat:
+                if ndeliv <= nxt - mat:
+                    ok = False
+                else:
+                    entry = max(entry, deliv[nxt - mat])
+            rdy = max(entry, acc_last)
+            if ok and rdy > t:
+                nt = min(nt, rdy)
+        if refresh == 1:
+            nt = min(nt, max(rm_next, t + 1))
+        if refresh == 1 and rcmd != NOP:
+            nt = min(nt, max(rtime, t + 1))
+        if nt <= t:
+            nt = t + 1
+        if nt >= INF:
+            break  # deadlock guard (cannot happen for valid inputs)
+        t = nt
+
+    makespan = np.int64(0)
+    latsum = 0.0
+    maxlat = np.int64(0)
+    for i in range(n):
+        d = init_time[i]
+        if d > makespan:
+            makespan = d
+        lat = d - arr[i]
+        lat_out[i] = lat
+        latsum += lat
+        if lat > maxlat:
+            maxlat = lat
+    # close the books on open-bank time
+    mx = NEG
+    anyo = False
+    for b in range(nbanks):
+        if close_at[b] > last_evt:
+            anyo = True
+            mx = max(mx, close_at[b])
+    ewin = max(makespan, last_pre_end)
+    if anyo:
+        open_time += min(ewin, mx) - last_evt
+    res = np.zeros(N_RESULTS, np.float64)
+    res[R_MAKESPAN] = makespan
+    res[R_EWINDOW] = ewin
+    res[R_ACT] = n_act
+    res[R_PRE] = n_pre
+    res[R_RD] = n_rd
+    res[R_WR] = n_wr
+    res[R_REF] = n_ref
+    res[R_OPEN] = open_time
+    res[R_LATSUM] = latsum
+    res[R_MAXLAT] = maxlat
+    return res
+
+
+@njit(cache=True)
+def _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open, open_row, cur, keep, last_write,
+                b_act, b_pre, b_rd, b_wr, RCD, RP, RAS, RC, RTP, WRPRE):
+    """DRAMSys BankMachine::start: choose the request and the next command of bank ``b``."""
+    m = qn[b]
+    if m == 0:
+        return NOP, INF
+    # scheduler: getNextRequest
+    pick = qb[b, 0]
+    if sched != 0 and is_open[b]:
+        r = open_row[b]
+        first_hit = -1
+        for k in range(m):
+            q = qb[b, k]
+            if row[q] == r:
+                if first_hit < 0:
+                    first_hit = q
+                    if sched == 1:
+                        break
+                if sched == 2 and isw[q] == last_write:
+                    hazard = False
+                    for j in range(k):
+                        q2 = qb[b, j]
+                        if row[q2] == r and addr[q2] == addr[q]:
+                            hazard = True
+                            break
+                    if not hazard:
+                        first_hit = -2 - q
+                        break
+        if first_hit <= -2:
+            pick = -2 - first_hit
+        elif first_hit >= 0:
+            pick = first_hit
+    if keep[b]:
+        if row[pick] == open_row[b]:
+            cur[b] = pick
+    else:
+        cur[b] = pick
+    p = cur[b]
+    if not is_open[b]:
+        return ACT, max(b_pre[b] + RP, b_act[b] + RC)
+    col = max(b_act[b] + RCD, np.int64(0))
+    if row[p] != open_row[b]:
+        return PRE, max(b_act[b] + RAS, b_rd[b] + RTP, b_wr[b] + WRPRE)
+    auto = False
+    if page == 2:
+        auto = True
+    elif page == 1 or page == 3:
+        hits = 0
+        for k in range(m):
+            if row[qb[b, k]] == open_row[b]:
+                hits += 1
+        if page == 1:
+            auto = m >= 2 and hits < 2
+        else:
+            auto = hits < 2
+    if isw[p]:
+        return (WRA if auto else WR), col
+    return (RDA if auto else RD), col

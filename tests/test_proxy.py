@@ -1,0 +1,197 @@
+"""Proxy problems: feature encoding, ProxyProblem contract, training/evaluation helpers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from archlab import search
+from archlab.params import ParamsError, load_section
+from archlab.problem import Problem
+from archlab.sims.proxy import FeatureEncoder, ProxyProblem, plain_config
+from archlab.sims.proxy_eval import (
+    distinct_evaluations,
+    errors,
+    evals_per_second,
+    fit_metrics,
+    heldout_config_accuracy,
+    heldout_workload_accuracy,
+    make_regressor,
+    speed_table,
+    split_by_config,
+)
+from archlab.sims.proxy_search import logged_target, mini_sweep_log, search_and_validate, uniform_evaluations
+from archlab.space import Categorical, Integer, Ordinal, Space, SpaceError
+from archlab.sweep.problems import SyntheticProblem
+
+METRICS = ["latency_ns", "power_mW"]
+
+
+def _space() -> Space:
+    return Space([Categorical("P", choices=("a", "b", "c")), Ordinal("M", levels=(1, 2, 4, 8)),
+                  Integer("R", low=1, high=8)])
+
+
+def test_encoder_one_hot_and_ordinal_index():
+    enc = FeatureEncoder(_space())
+    assert enc.columns == ("P=a", "P=b", "P=c", "M", "R")
+    X = enc.transform([{"P": "b", "M": 8, "R": 3}, {"P": "a", "M": 1, "R": 8}])
+    np.testing.assert_array_equal(X, [[0, 1, 0, 3, 3], [1, 0, 0, 0, 8]])
+
+
+def test_encoder_bad_config_names_knob():
+    with pytest.raises(SpaceError, match="P"):
+        FeatureEncoder(_space()).transform([{"P": "z", "M": 1, "R": 1}])
+
+
+def test_encoder_reads_store_frame_with_numpy_and_float_values():
+    df = pd.DataFrame({"knob.P": ["c"], "knob.M": [np.int64(4)], "knob.R": [2.0], "other": [1]})
+    enc = FeatureEncoder(_space())
+    assert enc.configs_from_frame(df) == [{"P": "c", "M": 4, "R": 2}]
+    with pytest.raises(SpaceError, match="knob.R"):
+        enc.configs_from_frame(df.drop(columns=["knob.R"]))
+    assert plain_config({"a": np.float64(3.0), "b": "x"}) == {"a": 3, "b": "x"}
+
+
+class _CountingLinear:
+    """A fitted 'regressor' that counts predict calls (any object with predict works)."""
+
+    def __init__(self, w):
+        self.w, self.calls = np.asarray(w, float), 0
+
+    def predict(self, X):
+        self.calls += 1
+        return X @ self.w + 1.0
+
+
+def test_proxy_problem_batches_one_predict_per_metric():
+    sp = _space()
+    lat, pw = _CountingLinear([1, 2, 3, 4, 5]), _CountingLinear([0, 0, 0, 1, 0])
+    prob = ProxyProblem({"lat_ns": lat, "pow_mW": pw}, sp, ["lat_ns"], {"lat_ns": 5.0})
+    assert isinstance(prob, Problem)
+    configs = search.make("random", sp, seed=1).ask_batch(20)
+    out = prob.evaluate_many(configs)
+    assert lat.calls == 1 and pw.calls == 1 and len(out) == 20
+    assert out[0] == prob.evaluate(configs[0])
+    c = {"P": "a", "M": 1, "R": 1}  # features 1,0,0,0,1 -> lat = 1 + 5 + 1 = 7
+    assert prob.evaluate(c)["lat_ns"] == pytest.approx(7.0)
+    assert prob.reward(prob.evaluate(c)) == pytest.approx(5 / 7)
+    assert prob.evaluate_many([]) == []
+    d = prob.describe()
+    assert d["regressors"]["lat_ns"]["class"] == "_CountingLinear" and d["target"] == {"lat_ns": 5.0}
+
+
+def test_proxy_problem_rejects_bad_wiring():
+    sp = _space()
+    with pytest.raises(ValueError, match="objective.*'b_ns'"):
+        ProxyProblem({"a_ns": _CountingLinear([0] * 5)}, sp, ["b_ns"])
+    with pytest.raises(TypeError, match="no predict"):
+        ProxyProblem({"a_ns": object()}, sp, ["a_ns"])
+    with pytest.raises(ValueError, match="target metric"):
+        ProxyProblem({"a_ns": _CountingLinear([0] * 5)}, sp, ["a_ns"], {"c_ns": 1.0})
+
+
+def test_errors_known_values():
+    e = errors(np.array([100.0, 200.0]), np.array([110.0, 180.0]))
+    assert e["rmse"] == pytest.approx(np.sqrt((100 + 400) / 2))
+    assert e["nrmse_pct"] == pytest.approx(100 * np.sqrt(250) / 150)
+    assert e["mape_pct"] == pytest.approx(10.0)
+    assert e["max_ape_pct"] == pytest.approx(10.0)
+    perfect = errors(np.arange(1.0, 6.0), np.arange(1.0, 6.0))
+    assert perfect["rmse"] == 0 and perfect["r2"] == 1 and perfect["spearman"] == pytest.approx(1)
+    with pytest.raises(ValueError):
+        errors(np.array([1.0]), np.array([1.0, 2.0]))
+
+
+def test_split_by_config_keeps_duplicates_together():
+    keys = ["a", "b", "a", "c", "d", "b", "e", "f"]
+    mask = split_by_config(keys, 0.3, seed=3)
+    for k in set(keys):
+        assert len({m for kk, m in zip(keys, mask) if kk == k}) == 1
+    assert 0 < mask.sum() < len(keys)
+    np.testing.assert_array_equal(mask, split_by_config(keys, 0.3, seed=3))
+
+
+@pytest.mark.parametrize("kind", ["rf", "gbr", "mlp"])
+def test_regressors_learn_a_smooth_function(kind):
+    rng = np.random.default_rng(0)
+    X = rng.random((300, 3))
+    y = np.exp(1 + X @ np.array([1.0, 0.5, -0.3]))
+    models = fit_metrics(kind, X[:240], {"y": y[:240]}, seed=0, rf_trees=50, gbr_iter=100, mlp_iter=300)
+    e = errors(y[240:], models["y"].predict(X[240:]))
+    assert e["mape_pct"] < 8 and e["spearman"] > 0.95
+    with pytest.raises(ValueError, match="allowed: rf, gbr, mlp"):
+        make_regressor("svm")
+
+
+@pytest.fixture(scope="module")
+def synthetic_log():
+    make = lambda w, o: SyntheticProblem(workload=w, objective=o)  # noqa: E731
+    return mini_sweep_log(make, ["a", "b"], "latency", ["random"], seeds=2, budget=150, seed0=5)
+
+
+def test_mini_sweep_log_has_store_columns(synthetic_log):
+    for col in ["workload", "objective", "searcher", "seed", "step", "knob.PagePolicy", "latency_ns", "reward"]:
+        assert col in synthetic_log
+    assert len(synthetic_log) == 2 * 2 * 150
+    assert logged_target(synthetic_log, "a", "latency") == {"latency_ns": 60.0}
+    assert logged_target(synthetic_log, "zz", "latency") is None
+
+
+def test_accuracy_studies_on_synthetic_log(synthetic_log):
+    sp = SyntheticProblem().space
+    d = distinct_evaluations(synthetic_log, sp, METRICS)
+    assert not d.duplicated(["workload", "config_key"]).any()
+    assert d["n_logged"].sum() == len(synthetic_log)
+    capped = distinct_evaluations(synthetic_log, sp, METRICS, cap=50, seed=1)
+    assert capped.groupby("workload").size().tolist() == [50, 50]
+    uni = distinct_evaluations(uniform_evaluations(SyntheticProblem("a"), 60, seed=9, workload="a"), sp, METRICS)
+    err, pred, fitted = heldout_config_accuracy(d, sp, METRICS, ["rf", "gbr"], test_fraction=0.25, seed=1,
+                                                extra_test=uni, rf_trees=30, gbr_iter=50)
+    assert set(err["test_set"]) == {"logged", "uniform"} and set(err["model"]) == {"rf", "gbr"}
+    assert set(fitted) == {(w, k) for w in "ab" for k in ("rf", "gbr")}
+    assert (err.loc[err.test_set == "logged", "mape_pct"] < 25).all()
+    assert len(pred) == err["n_test"].sum()
+    lowo = heldout_workload_accuracy(d, sp, METRICS, ["rf"], seed=0, rf_trees=20)
+    assert set(lowo["workload"]) == {"a", "b"} and (lowo["test_set"] == "heldout_workload").all()
+    with pytest.raises(ValueError, match=">= 2 workloads"):
+        heldout_workload_accuracy(d[d.workload == "a"], sp, METRICS, ["rf"])
+    with pytest.raises(KeyError, match="latency_ns"):
+        distinct_evaluations(synthetic_log.drop(columns=["latency_ns"]), sp, METRICS)
+
+
+def test_search_on_proxy_is_validated_on_simulator(synthetic_log):
+    sim = SyntheticProblem("a", target={"latency_ns": 70.0})
+    d = distinct_evaluations(synthetic_log[synthetic_log.workload == "a"], sim.space, METRICS)
+    X = FeatureEncoder(sim.space).transform_frame(d)
+    models = fit_metrics("rf", X, {m: d[m].to_numpy() for m in METRICS}, seed=0, rf_trees=30)
+    proxy = ProxyProblem.imitating(sim, models)
+    assert proxy.target == sim.target and proxy.space is sim.space
+    res = search_and_validate(proxy, sim, ["random"], [0, 1], budget=60, top_k=3)
+    assert len(res) == 2 and (res["sim_evals_proxy"] == 3).all() and (res["sim_evals_direct"] == 60).all()
+    assert (res["sim_reward_topk"] >= res["sim_reward_top1"]).all()
+    for _, r in res.iterrows():  # the reported simulator numbers are real re-simulations
+        cfg = json.loads(r["best_config"])
+        assert sim.reward(sim.evaluate(cfg)) == pytest.approx(r["sim_reward_topk"])
+    again = search_and_validate(proxy, sim, ["random"], [0, 1], budget=60, top_k=3)
+    pd.testing.assert_frame_equal(res, again)
+
+
+def test_speed_table_measures_both(synthetic_log):
+    sim = SyntheticProblem("a")
+    proxy = ProxyProblem.imitating(sim, {"latency_ns": _CountingLinear(np.ones(13)), "power_mW":
+                                         _CountingLinear(np.ones(13))})
+    configs = search.make("random", sim.space, seed=0).ask_batch(40)
+    t = speed_table({"sim": sim, "proxy": proxy}, configs, repeats=1, single=5)
+    assert set(t["problem"]) == {"sim", "proxy"} and (t["evals_per_s"] > 0).all()
+    assert evals_per_second(proxy, configs, repeats=1) > 0
+
+
+def test_proxy_params_section_validates():
+    P = load_section("proxy", data={"proxy": {"profiles": {"smoke": {"rf_trees": 5}}}}, smoke=True)
+    assert P.models == ["rf", "gbr", "mlp"] and P.rf_trees == 5
+    bad = {"proxy": {"models": ["svm"]}}
+    with pytest.raises(ParamsError, match="proxy.models"):
+        load_section("proxy", data=bad)
