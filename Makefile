@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.archlab-installed
 PYTHON ?= python3
 export PATH := $(abspath $(VENV))/bin:$(PATH)
-PYTEST_ARGS ?= -n 2 --timeout 1200
+PYTEST_ARGS ?= -n 2 --dist loadgroup --timeout 1500
 
 .PHONY: setup repro repro-paper test test-fast lint lab clean-venv
 

@@ -34,7 +34,7 @@ def test_committed_notebooks_have_no_outputs():
 
 
 def test_every_stage_notebook_has_a_parameters_cell():
-    for stage, notebook, section in notebook_stages():
+    for stage, notebook, _section in notebook_stages():
         cells = json.loads((REPO / notebook).read_text())["cells"]
         tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
         assert tagged, f"{notebook} (stage {stage}) has no cell tagged 'parameters'"
