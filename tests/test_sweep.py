@@ -58,8 +58,9 @@ def test_expand_counts_targets_and_error_messages(tmp_path):
         expand(LotteryParams(**{**SPEC, "searchers": ["nope"]}), 0)
     with pytest.raises(ValueError, match="quantile"):
         expand(LotteryParams(**{**SPEC, "problems": [{**SPEC["problems"][0], "targets": ["q2"]}]}), 0)
-    with pytest.raises(ValueError, match="fixed_hp"):
-        expand(LotteryParams(**{**SPEC, "fixed_hp": {"ga": {}}}), 0)
+    with pytest.raises(ValueError, match="fixed_hp: unknown searcher"):
+        expand(LotteryParams(**{**SPEC, "fixed_hp": {"gaa": {}}}), 0)
+    assert len(expand(LotteryParams(**{**SPEC, "fixed_hp": {"ga": {}}}), 3, cache=tmp_path)) == len(exps)
 
 
 def test_hp_draws_random_and_grid_keep_earlier_draws():

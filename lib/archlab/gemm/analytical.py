@@ -17,6 +17,7 @@ from archlab.gemm import schema, specs
 
 ELEM_BYTES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
 LAUNCH_MS = 0.005  # kernel-launch floor on a GPU
+SAT_WARPS = 16  # resident warps an SM needs to reach its peak (latency hiding), rough
 # CPU: bandwidth per core (GB/s) of the level a tile's working set lives in (Zen 3, rough)
 CPU_LEVEL_BW = {"l1": 150.0, "l2": 75.0, "l3": 35.0, "dram": 12.0}
 CPU_VECTOR_BYTES = 32  # AVX2
@@ -45,22 +46,34 @@ def gpu_model(df: pd.DataFrame, spec: specs.DeviceSpec) -> pd.DataFrame:
     occupancy = blocks_per_sm * warps * 32 / spec.max_threads_per_sm
     concurrent = spec.units * blocks_per_sm
     waves = np.ceil(n_blocks / concurrent)
-    wave_eff = n_blocks / (waves * concurrent)
     fl = schema.flops(df)
-    compulsory = elem * (M * K + K * N + M * N)
-    tiled = elem * (M * N * K / tn + M * N * K / tm + M * N)
-    # the smaller operand resident in (half of) L2 -> each operand comes from DRAM once
-    fits_l2 = elem * np.minimum(M * K, K * N) <= 0.5 * spec.l2_kib * 1024
-    dram = np.where(fits_l2, compulsory, tiled)
+    # wave quantization: full waves run bps blocks per SM; the last wave ceil(r / SMs);
+    # an SM reaches its peak only with SAT_WARPS resident warps
+    last = n_blocks - (waves - 1) * concurrent
+    last_per_sm = np.ceil(last / spec.units)
     peak = np.array([spec.peak_gflops(d) for d in df["dtype"].fillna("float32")]) * 1e9
-    compute_s = fl / (peak * lane_util * wave_eff)
+    peak_sm = peak / spec.units * lane_util
+    block_flops = fl / n_blocks
+
+    def wave_s(b):
+        return b * block_flops / (peak_sm * np.minimum(1.0, b * warps / SAT_WARPS))
+
+    compute_s = (waves - 1) * wave_s(blocks_per_sm) + wave_s(last_per_sm)
+    wave_eff = fl / (peak * lane_util) / compute_s
+    compulsory = elem * (M * K + K * N + M * N)
+    # blocks are rasterized along M: a wave shares one column strip of B (kept in L2) and
+    # A is streamed once per strip; when A fits in (half of) L2 it is read from DRAM once
+    a_traffic = np.where(elem * M * K <= 0.5 * spec.l2_kib * 1024, M * K, M * K * np.ceil(N / tn))
+    dram = elem * (a_traffic + K * N + M * N)
+    tiled = elem * (M * N * K / tn + M * N * K / tm + M * N)
     mem_s = dram / (spec.mem_bw_gbs * 1e9)
+    fits_l2 = a_traffic == M * K
     return pd.DataFrame({
         "model_ms": np.maximum(compute_s, mem_s) * 1e3 + LAUNCH_MS,
         "compute_ms": compute_s * 1e3, "mem_ms": mem_s * 1e3,
         "dram_bytes": dram, "tiled_bytes": tiled, "intensity": fl / dram,
         "occupancy": occupancy, "blocks_per_sm": blocks_per_sm, "waves": waves, "wave_eff": wave_eff,
-        "lane_util": lane_util, "ws_level": np.where(fits_l2, 2.0, 4.0),
+        "lane_util": lane_util, "ws_level": np.where(fits_l2, 2.0, 4.0), "compulsory_bytes": compulsory,
     }, index=df.index)
 
 
@@ -91,7 +104,7 @@ def cpu_model(df: pd.DataFrame, spec: specs.DeviceSpec) -> pd.DataFrame:
         "dram_bytes": traffic, "tiled_bytes": traffic, "intensity": fl / traffic,
         "occupancy": np.ones_like(M), "blocks_per_sm": np.ones_like(M),
         "waves": np.ones_like(M), "wave_eff": np.ones_like(M),
-        "lane_util": vec_eff, "ws_level": level,
+        "lane_util": vec_eff, "ws_level": level, "compulsory_bytes": elem * (M * K + K * N + M * N),
     }, index=df.index)
 
 

@@ -82,6 +82,27 @@ def read_gpperf_cutlass(path: str | Path, expected_sha256: str | None = GPPERF_S
     return parse_cutlass_results(text, where)
 
 
+def gpperf_busy_tail(df: pd.DataFrame, busy_pct: float = 50.0, frac: float = 0.9) -> np.ndarray:
+    """Rows of the sweep's tail in which the GPU was persistently busy at the power sample.
+
+    A row is *busy* when the utilisation read after its kernel had finished exceeds
+    ``busy_pct``; the tail starts at the earliest time from which at least ``frac`` of all
+    later rows are busy. In GPPerf's CUTLASS sweep this is the last ~3 h (from 2024-11-14
+    19:33 UTC, M = 128256 and N = 2048): runtimes about twice the same shapes' trend and
+    115-190 W read after the kernel ended, the signature of other work sharing the GPU.
+    The study reports results with and without these rows.
+    """
+    t = pd.to_datetime(df["timestamp"]).to_numpy()
+    order = np.argsort(t, kind="stable")
+    busy = df["util_at_sample_pct"].astype("Float64").fillna(0).to_numpy(float)[order] > busy_pct
+    suffix = np.cumsum(busy[::-1])[::-1] / np.arange(len(busy), 0, -1)
+    hits = np.flatnonzero(suffix >= frac)
+    mask = np.zeros(len(df), bool)
+    if hits.size:
+        mask[order[hits[0]:]] = True
+    return mask
+
+
 def _strip_header(lines: list[str], where: str) -> tuple[list[str], int]:
     """Remove the header (glued to the first record, or on its own line)."""
     if not lines:
@@ -166,6 +187,7 @@ def _parse_record(block: list[str], where: str, line: int) -> dict:
         "power_w": power, "idle_power_w": pd.NA,
         "energy_j": power * runtime / 1000.0 if np.isfinite(power) else np.nan,
         "sm_clock_mhz": _num(head[16], where, line, "sm_clock"),
+        "util_at_sample_pct": _num(head[19], where, line, "gpu_util"),
         "sensor": "nvidia-smi" if np.isfinite(power) else "none",
         "power_method": "nvidia-smi-after-kernel" if np.isfinite(power) else "none",
         "timestamp": datetime.fromtimestamp(ts, UTC).isoformat(),

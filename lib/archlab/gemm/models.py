@@ -52,14 +52,16 @@ def gpperf_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def gpperf_preprocess(df: pd.DataFrame, targets: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """GPPerf's preprocessing: drop rows missing a target, clip features and targets at their
-    1st/99th percentiles computed over all rows (before any split, as published)."""
-    d = df.dropna(subset=targets)
-    X = gpperf_frame(d)
-    Y = d[targets].astype(float)
+    """GPPerf's preprocessing, in their order: clip every feature at its 1st/99th percentile
+    over all rows, then per target clip at its percentiles over the rows still present and
+    drop rows missing it. Happens before any split (as published)."""
+    X = gpperf_frame(df)
     X = X.clip(X.quantile(0.01), X.quantile(0.99), axis=1)
-    Y = Y.clip(Y.quantile(0.01), Y.quantile(0.99), axis=1)
-    return X, Y
+    Y = df[targets].astype(float)
+    for t in targets:
+        Y[t] = Y[t].clip(Y[t].quantile(0.01), Y[t].quantile(0.99))
+        Y = Y.dropna(subset=[t])
+    return X.loc[Y.index], Y
 
 
 @dataclass
@@ -143,7 +145,7 @@ def _folds(df: pd.DataFrame, split: str, seed: int, folds: int, test_size: float
         return [(tr, te)]
     if split == "shape":
         groups = schema.shape_key(df).to_numpy()
-        n = min(folds, len(np.unique(groups)))
+        n = len(np.unique(groups)) if folds == 0 else min(folds, len(np.unique(groups)))
         if n < 2:
             raise ValueError(f"held-out-shape evaluation needs >= 2 distinct shapes, got {n}")
         return list(GroupKFold(n_splits=n, shuffle=True, random_state=seed).split(idx, groups=groups))
@@ -166,16 +168,18 @@ def evaluate(df: pd.DataFrame, split: str, model: str = "analytical-gbm", seed: 
 
     Rows missing any of ``targets`` (default: every available target) are dropped first.
     Metrics pool the out-of-fold predictions; ``r2_fold_mean`` / ``r2_fold_sd`` summarize the
-    folds (one fold for ``random``). The baseline is scored against its clipped targets, as
+    folds (one fold for ``random``); ``folds=0`` means leave-one-shape-out. The baseline is scored against its clipped targets, as
     published; the analytical model against the raw measurements.
     """
     targets = targets or available_targets(df)
     if not targets:
         raise ValueError("no target has enough measured values")
-    d = df.dropna(subset=targets).reset_index(drop=True)
     if model == "gpperf-rf":
-        X, Y = gpperf_preprocess(d, targets)
+        X, Y = gpperf_preprocess(df, targets)
+        X, Y = X.reset_index(drop=True), Y.reset_index(drop=True)
+        d = df.dropna(subset=targets).reset_index(drop=True)
     elif model == "analytical-gbm":
+        d = df.dropna(subset=targets).reset_index(drop=True)
         Y = d[targets].astype(float)
     else:
         raise ValueError(f"unknown model {model!r}; allowed: gpperf-rf, analytical-gbm")

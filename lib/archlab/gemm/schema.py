@@ -47,6 +47,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "idle_power_w": ("Float64", "idle power of the device before the loop, W"),
     "energy_j": ("Float64", "energy of one GEMM, J"),
     "sm_clock_mhz": ("Float64", "SM / core clock when sampled"),
+    "util_at_sample_pct": ("Float64", "GPU utilisation reported when power was sampled"),
     "sensor": ("string", "nvml, rapl, nvidia-smi, or none"),
     "power_method": ("string", "how power/energy was obtained (none when not measured)"),
     "timestamp": ("string", "ISO-8601 UTC time of the measurement"),

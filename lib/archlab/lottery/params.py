@@ -27,6 +27,7 @@ class LotteryParams(Section):
     searchers: list[str] = Field(..., min_length=1, description="registered searcher names")
     hp_sampling: Literal["random", "grid"] = "random"
     hp_draws: int = Field(8, ge=1, le=100000, description="random mode: draws per searcher (0 = defaults)")
+    searcher_draws: dict[str, int] = Field({}, description="searcher -> hp_draws override (e.g. fewer for bo)")
     grid_levels: int = Field(3, ge=2, le=50, description="grid mode: levels per hyperparameter")
     fixed_hp: dict[str, dict[str, Any]] = Field({}, description="searcher -> pinned hyperparameters")
     hp_ranges: dict[str, dict[str, list[Any]]] = Field(

@@ -305,3 +305,24 @@ def measure_step(net, x, y, lr: float = 0.01, warmup: int = 1) -> dict:
             now -= size
         peak = max(peak, now)
     return {"peak_B": float(peak), "saved_B": float(saved)}
+
+
+def train_macs(a: Arch, scheme: Scheme, n_classes: int = 10) -> dict:
+    """MACs of one training step (batch 1): forward, input gradients, weight gradients.
+
+    Input gradients are computed from the last layer down to (not including) the first conv
+    with a trained parameter; weight gradients only for the kept channels of trained weights.
+    """
+    scheme.validate(a)
+    ratio = dict(zip(scheme.weights, scheme.ratios))
+    trained = [i for i in range(a.n_convs) if i in ratio or i >= a.n_convs - scheme.n_bias]
+    first = min(trained) if trained else a.n_convs
+    fwd = sum(c.macs for c in a.convs) + a.feat_dim * n_classes
+    grad_in = sum(c.macs for c in a.convs if c.index > first) + (a.feat_dim * n_classes if trained else 0)
+    grad_w = a.feat_dim * n_classes
+    for i, r in ratio.items():
+        c = a.convs[i]
+        n_split = c.cout if c.groups > 1 else c.cin
+        grad_w += c.macs * kept_channels(c, r) // n_split
+    return {"forward": fwd, "backward_input": grad_in, "backward_weight": grad_w,
+            "total": fwd + grad_in + grad_w}

@@ -30,6 +30,7 @@ import numpy as np
 
 from archlab.search.base import Searcher, register
 from archlab.search.lattice import Lattice
+from archlab.search.torch_utils import isolated
 from archlab.space import Categorical, Config, Integer, Space
 
 
@@ -106,8 +107,7 @@ class BayesOpt(Searcher):
         if np.ptp(y) == 0:  # flat data: tiny jitter keeps the standardization finite
             y = y + 1e-6 * np.arange(len(y))
         Y = torch.tensor(y, dtype=torch.double).unsqueeze(-1)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed * 100_003 + len(self.y))
+        with isolated(self.seed * 100_003 + len(self.y)):
             if self.cat_dims:
                 model = MixedSingleTaskGP(X, Y, cat_dims=self.cat_dims, outcome_transform=Standardize(m=1))
             else:
@@ -150,7 +150,7 @@ class BayesOpt(Searcher):
     def _score(self, acq, cand: np.ndarray) -> np.ndarray:
         import torch
 
-        with torch.no_grad():
+        with torch.no_grad(), isolated():
             X = torch.tensor(self._features(cand), dtype=torch.double).unsqueeze(-2)
             return np.concatenate([acq(X[i:i + 4096]).numpy() for i in range(0, len(X), 4096)])
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from archlab.search.base import Searcher, register
 from archlab.search.lattice import Lattice
+from archlab.search.torch_utils import isolated
 from archlab.space import Categorical, Config, Integer, Real, Space
 
 RL_HYPERPARAMETERS = [
@@ -63,8 +64,7 @@ class _Agent:
         import torch
         from torch import nn
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(torch_seed)
+        with isolated(torch_seed):
             self.trunk = nn.Sequential(nn.Linear(obs_dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden),
                                        nn.Tanh())
             self.head = nn.Linear(hidden, int(sum(cards)))  # all knob heads, concatenated
@@ -75,6 +75,15 @@ class _Agent:
         self.opt = torch.optim.Adam(self.params, lr=lr)
         self.cards = cards
         self.splits = np.cumsum([0, *cards])
+        # padded (knobs, max choices) view of the concatenated heads; the extra last column is -inf
+        m, total = max(cards), int(sum(cards))
+        pad = np.full((len(cards), m), total)
+        for k, n in enumerate(cards):
+            pad[k, :n] = np.arange(self.splits[k], self.splits[k] + n)
+        self._pad_np, self._n_np = pad, np.array(cards)
+        self._pad = torch.from_numpy(pad)
+        self._valid = torch.from_numpy(pad < total)
+        self._neg_inf = torch.full((1, 1), -torch.inf)
         self._sync()
 
     def _sync(self) -> None:
@@ -85,17 +94,12 @@ class _Agent:
     def act(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
         W1, b1, W2, b2, Wh, bh, Wv, bv = self.np_w
         h = np.tanh(W2 @ np.tanh(W1 @ obs + b1) + b2)
-        logits = Wh @ h + bh
-        acts = np.empty(len(self.cards), dtype=np.int64)
-        logp = 0.0
-        u = rng.random(len(self.cards))
-        for k in range(len(self.cards)):
-            z = logits[self.splits[k]:self.splits[k + 1]]
-            p = np.exp(z - z.max())
-            p /= p.sum()
-            a = min(int(np.searchsorted(np.cumsum(p), u[k], side="right")), len(p) - 1)
-            acts[k] = a
-            logp += float(np.log(max(p[a], 1e-300)))
+        z = np.append(Wh @ h + bh, -np.inf)[self._pad_np]  # (knobs, max choices), padding -inf
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        cum = np.cumsum(p, axis=1)
+        u = rng.random(len(self.cards)) * cum[:, -1]
+        acts = np.minimum((cum <= u[:, None]).sum(axis=1), self._n_np - 1)
+        logp = float(np.sum(np.log(np.maximum(p[np.arange(len(acts)), acts] / cum[:, -1], 1e-300))))
         return acts, logp, float((Wv @ h + bv)[0])
 
     def update(self, obs: np.ndarray, acts: np.ndarray, logp_old: np.ndarray, adv: np.ndarray,
@@ -108,17 +112,21 @@ class _Agent:
         ADV = torch.tensor(adv, dtype=torch.float32)
         RET = torch.tensor(ret, dtype=torch.float32)
         n = len(O)
+        with isolated():
+            self._epochs(O, A, LP, ADV, RET, n, hp, rng)
+        self._sync()
+
+    def _epochs(self, O, A, LP, ADV, RET, n: int, hp: Mapping[str, Any], rng: np.random.Generator) -> None:
+        import torch
+
         for _ in range(hp["epochs"]):
             for mb in np.array_split(rng.permutation(n), min(hp["minibatches"], n)):
                 i = torch.from_numpy(mb)
                 h = self.trunk(O[i])
-                logits = self.head(h)
-                logp = torch.zeros(len(mb))
-                ent = torch.zeros(len(mb))
-                for k in range(len(self.cards)):
-                    lk = torch.log_softmax(logits[:, self.splits[k]:self.splits[k + 1]], dim=-1)
-                    logp = logp + lk.gather(1, A[i, k:k + 1]).squeeze(1)
-                    ent = ent - (lk.exp() * lk).sum(-1)
+                logits = torch.cat([self.head(h), self._neg_inf.expand(len(mb), 1)], dim=1)[:, self._pad]
+                lk = torch.log_softmax(logits, dim=-1)  # (batch, knobs, max choices); padding -> -inf
+                logp = lk.gather(2, A[i].unsqueeze(2)).squeeze(2).sum(1)
+                ent = -(lk.exp() * lk.masked_fill(~self._valid, 0.0)).sum((1, 2))  # NaN-free at padding
                 ratio = torch.exp(logp - LP[i])
                 surr = torch.minimum(ratio * ADV[i], torch.clamp(ratio, 1 - hp["clip"], 1 + hp["clip"]) * ADV[i])
                 v = self.value(h).squeeze(1)
@@ -126,7 +134,6 @@ class _Agent:
                 self.opt.zero_grad()
                 loss.backward()
                 self.opt.step()
-        self._sync()
 
 
 class _PolicySearcher(Searcher):

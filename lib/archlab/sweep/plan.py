@@ -197,13 +197,18 @@ def expand(spec: Any, seed: int, *, cache: Path | None = None) -> list[Experimen
             cls = get(name)
         except KeyError as e:
             raise ValueError(f"lottery.searchers: {e.args[0]}") from None
-        draws[name] = hp_draws(name, cls.hyperparameters, spec.hp_draws, seed, mode=spec.hp_sampling,
+        n = spec.searcher_draws.get(name, spec.hp_draws)
+        if n < 1:
+            raise ValueError(f"lottery.searcher_draws.{name}: must be >= 1 (got {n})")
+        draws[name] = hp_draws(name, cls.hyperparameters, n, seed, mode=spec.hp_sampling,
                                grid_levels=spec.grid_levels, fixed=spec.fixed_hp.get(name),
                                ranges=spec.hp_ranges.get(name))
-    for key in ("fixed_hp", "hp_ranges"):
-        unknown = sorted(set(getattr(spec, key)) - set(searchers))
+    from archlab.search import names as registered
+
+    for key in ("fixed_hp", "hp_ranges", "searcher_draws"):  # entries of unlisted searchers are ignored
+        unknown = sorted(set(getattr(spec, key)) - set(registered()))
         if unknown:
-            raise ValueError(f"lottery.{key}: searcher(s) {unknown} not in lottery.searchers")
+            raise ValueError(f"lottery.{key}: unknown searcher(s) {unknown}; allowed: {', '.join(registered())}")
     problems = []
     for entry in spec.problems:
         for workload, objective, target in itertools.product(entry.workloads, entry.objectives, entry.targets):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+
 from archlab.sims.accel.hardware import area_mm2, hardware_description, mapping_description
 from archlab.sims.accel.workloads import Workload
 from archlab.space import Config

@@ -15,6 +15,7 @@ two CACTI-7 22 nm SRAM points shipped with ZigZag plus an assumed MAC area.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -174,6 +175,15 @@ def check(config: Config) -> Config:
     ``AcceleratorValidator`` (schema, ports, served dimensions).
     """
     config = accel_space().validate(config)
+    reasons = _zigzag_reasons(tuple(config.items()))
+    if reasons:
+        raise InvalidAccelConfig(f"ZigZag rejects the hardware of {config}: {'; '.join(reasons)}")
+    return config
+
+
+@functools.lru_cache(maxsize=4096)
+def _zigzag_reasons(items: tuple) -> tuple[str, ...]:
+    """Why ZigZag's ``AcceleratorValidator`` rejects the description (empty when valid)."""
     from zigzag.parser.accelerator_validator import AcceleratorValidator
 
     class _Collecting(AcceleratorValidator):
@@ -182,6 +192,5 @@ def check(config: Config) -> Config:
             reasons.append(extra_msg)
 
     reasons: list[str] = []
-    if not _Collecting(hardware_description(config)).validate():
-        raise InvalidAccelConfig(f"ZigZag rejects the hardware of {config}: {'; '.join(reasons)}")
-    return config
+    _Collecting(hardware_description(dict(items))).validate()
+    return tuple(reasons)

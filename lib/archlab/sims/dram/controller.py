@@ -77,7 +77,8 @@ def _run(pt: PreparedTrace, cfg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lat = np.empty(pt.n, np.int64)
     spec = pt.spec
     res = K.simulate_kernel(pt.arrival, pt.is_write, pt.bank, pt.row, pt.address, cfg,
-                            spec.timing_vector(), spec.banks, spec.banks // spec.bank_groups, lat)
+                            spec.timing_vector(), spec.banks, spec.banks // spec.bank_groups,
+                            spec.currents_ma["IDD3N"] != spec.currents_ma["IDD2N"], lat)
     return res, lat
 
 

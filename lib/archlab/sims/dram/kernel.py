@@ -27,7 +27,7 @@ N_RESULTS = 10
 
 
 @njit(cache=True)
-def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, lat_out):
+def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, track_open, lat_out):
     """Simulate; returns the result vector and fills ``lat_out`` with per-request latency."""
     n = arr.shape[0]
     page = cfg[C_PAGE]
@@ -75,7 +75,7 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
     cur = np.full(nbanks, -1, np.int64)
     keep = np.zeros(nbanks, np.bool_)
     bcmd = np.zeros(nbanks, np.int64)
-    blocal = np.zeros(nbanks, np.int64)
+    blocal = np.full(nbanks, INF, np.int64)
     close_at = np.full(nbanks, INF, np.int64)  # scheduled implicit close (energy accounting)
     # timing history
     b_act = np.full(nbanks, NEG, np.int64)
@@ -102,10 +102,8 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
     n_wr = 0
     n_ref = 0
     open_time = 0
-    n_open = 0
     last_evt = 0
     # front end and responses
-    acc_time = np.full(n, -1, np.int64)
     ready_resp = np.full(n, -1, np.int64)   # data end per request (controller)
     ctrl_time = np.full(n, -1, np.int64)    # response leaves controller
     init_time = np.full(n, -1, np.int64)    # response reaches initiator
@@ -127,20 +125,22 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
     rcmd = NOP
     rtime = INF
 
+    e_cls = np.empty(9, np.int64)
+    again = False
     t = np.int64(0)
     while done < n:
-        # ---- (2) accept requests into the scheduler buffers
+        # ---- (2) accept requests into the scheduler buffers (Controller::manageRequests);
+        # also re-entered right after a column command freed a slot in the same cycle
+        ta = INF
         while nxt < n:
             entry = max(arr[nxt], entry_last)
             if arb != 0 and nxt >= mat:
                 if ndeliv <= nxt - mat:
-                    break
+                    break  # MaxActiveTransactions reached: wait for a response
                 entry = max(entry, deliv[nxt - mat])
             if arb == 0:
                 entry = max(entry, acc_last)
             rdy = max(entry, acc_last)
-            if rdy > t:
-                break
             if bufk == 0:
                 space = qn[last_bank] < rbs
             elif bufk == 1:
@@ -148,6 +148,9 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
             else:
                 space = total < rbs
             if not space:
+                break  # backpressure until a column command frees a slot
+            if rdy > t:
+                ta = rdy
                 break
             b = bank[nxt]
             qb[b, qn[b]] = nxt
@@ -158,7 +161,6 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
             else:
                 nrd += 1
             last_bank = b
-            acc_time[nxt] = t
             entry_last = entry
             acc_last = t
             nxt += 1
@@ -166,8 +168,14 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                 bcmd[b], blocal[b] = _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open, open_row,
                                                  cur, keep, grp_last_write, b_act, b_pre, b_rd, b_wr,
                                                  RCD, RP, RAS, RC, RTP, WRPRE)
+        if again:
+            again = False
+            tr = INF if refresh == 0 else max(rm_next, t + 1)
+        else:
+            tr = INF
         # ---- (3) refresh manager
-        if refresh == 1:
+        if refresh == 1 and tr == INF:
+            tr = max(rm_next, t + 1)
             rcmd = NOP
             if t >= rm_next:
                 if t >= rm_next + REFI:
@@ -185,26 +193,24 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                             blocked = True
                             for b in range(nbanks):
                                 bcmd[b] = NOP
+                                blocal[b] = INF
                     elif busy:
                         do = False
                         flex += 1
                         rm_next += REFI
                     if do:
                         rcmd = REFAB
-                        for b in range(nbanks):
-                            if is_open[b]:
-                                rcmd = PREAB
-                                break
                 else:
                     if busy:
                         rm_pulled = False
                         rm_next += REFI
                     else:
                         rcmd = REFAB
-                        for b in range(nbanks):
-                            if is_open[b]:
-                                rcmd = PREAB
-                                break
+                if rcmd == REFAB:
+                    for b in range(nbanks):
+                        if is_open[b]:
+                            rcmd = PREAB
+                            break
                 if rcmd == PREAB:
                     rtime = NEG
                     for b in range(nbanks):
@@ -214,237 +220,188 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                     rtime = max(a_ref + RFC, a_prea + RP)
                     for b in range(nbanks):
                         rtime = max(rtime, b_pre[b] + RP, b_act[b] + RC)
-        # ---- (4)+(5) pick the oldest command ready now and issue it
-        issued = False
-        for _ in range(2):
-            best_t = INF
-            best_b = -2
-            best_id = INF
-            if rcmd != NOP:
-                best_t = max(rtime, last_cmd + 1, t)
-                best_b = -1
-                best_id = -1
-            for b in range(nbanks):
-                c = bcmd[b]
-                if c == NOP:
-                    continue
-                tb = max(blocal[b], last_cmd + 1, t)
+                tr = max(rm_next, t + 1)
+        # ---- (4)+(5) the oldest command with the earliest start (CmdMux Oldest)
+        floor = max(last_cmd + 1, t)
+        e_cls[ACT] = max(a_act + RRDS, act4[act4_i] + FAW, a_ref + RFC, a_prea + RP, floor)
+        e_cls[RD] = max(a_rd + CCDS, a_wr + WL + BL2 + WTRS, floor)
+        e_cls[RDA] = e_cls[RD]
+        e_cls[WR] = max(a_wr + CCDS, a_rd + RTW, floor)
+        e_cls[WRA] = e_cls[WR]
+        e_cls[PRE] = floor
+        e_cls[NOP] = INF
+        best_t = INF
+        best_b = -2
+        best_id = INF
+        if refresh == 1 and rcmd != NOP:
+            best_t = max(rtime, floor)
+            best_b = -1
+            best_id = -1
+        for b in range(nbanks):
+            c = bcmd[b]
+            tb = max(blocal[b], e_cls[c])
+            if ngroups > 1 and c != NOP:
                 g = b // banks_per_group
                 if c == ACT:
-                    tb = max(tb, g_act[g] + RRDL, a_act + RRDS, act4[act4_i] + FAW, a_ref + RFC, a_prea + RP)
+                    tb = max(tb, g_act[g] + RRDL)
                 elif c == RD or c == RDA:
-                    tb = max(tb, g_rd[g] + CCDL, a_rd + CCDS, g_wr[g] + WL + BL2 + WTRL,
-                             a_wr + WL + BL2 + WTRS)
+                    tb = max(tb, g_rd[g] + CCDL, g_wr[g] + WL + BL2 + WTRL)
                 elif c == WR or c == WRA:
-                    tb = max(tb, g_wr[g] + CCDL, a_wr + CCDS, a_rd + RTW)
-                cid = cur[b]
-                if tb < best_t or (tb == best_t and cid < best_id):
-                    best_t = tb
-                    best_b = b
-                    best_id = cid
-            if issued or best_t != t:
-                break
-            issued = True
-            # energy bookkeeping: time with at least one bank open
-            if True:
-                mx = NEG
-                anyo = False
+                    tb = max(tb, g_wr[g] + CCDL)
+            if tb < best_t or (tb == best_t and cur[b] < best_id):
+                best_t = tb
+                best_b = b
+                best_id = cur[b]
+        if best_t > t and (ta <= best_t or tr <= best_t):
+            # a request or the refresh manager acts first: go there and decide again
+            t = min(ta, tr)
+            continue
+        if best_t >= INF:
+            break  # nothing can ever happen (cannot occur for valid inputs)
+        t = best_t
+        # ---- issue the chosen command at t
+        if track_open:
+            mx = NEG
+            anyo = False
+            for b in range(nbanks):
+                if close_at[b] > last_evt:
+                    anyo = True
+                    mx = max(mx, close_at[b])
+            if anyo:
+                open_time += min(t, mx) - last_evt
+            last_evt = t
+        last_cmd = t
+        if best_b == -1:
+            if rcmd == PREAB:
+                a_prea = t
                 for b in range(nbanks):
-                    if is_open[b] or close_at[b] > last_evt:
-                        if close_at[b] > last_evt:
-                            anyo = True
-                            mx = max(mx, close_at[b])
-                if anyo:
-                    open_time += min(t, mx) - last_evt
-                last_evt = t
-            last_cmd = t
-            if best_b == -1:
-                if rcmd == PREAB:
-                    a_prea = t
-                    for b in range(nbanks):
-                        if is_open[b]:
-                            is_open[b] = False
-                            keep[b] = False
-                            b_pre[b] = t
-                            close_at[b] = t
-                            n_pre += 1
-                    last_pre_end = max(last_pre_end, t + RP - 1)
-                else:
-                    a_ref = t
-                    n_ref += 1
-                    last_pre_end = max(last_pre_end, t + RFC - 1)
-                    blocked = False
-                    if rm_pulled:
-                        flex -= 1
-                    else:
-                        rm_pulled = True
-                    if flex == maxpull:
-                        rm_pulled = False
-                        rm_next += REFI
-                    for b in range(nbanks):
-                        bcmd[b], blocal[b] = _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open,
-                                                         open_row, cur, keep, grp_last_write, b_act, b_pre,
-                                                         b_rd, b_wr, RCD, RP, RAS, RC, RTP, WRPRE)
-                rcmd = NOP
-                continue
-            b = best_b
-            c = bcmd[b]
-            p = cur[b]
-            g = b // banks_per_group
-            if c == ACT:
-                is_open[b] = True
-                close_at[b] = INF
-                open_row[b] = row[p]
-                keep[b] = True
-                b_act[b] = t
-                g_act[g] = t
-                a_act = t
-                act4[act4_i] = t
-                act4_i = (act4_i + 1) % 4
-                n_act += 1
-            elif c == PRE:
-                is_open[b] = False
-                close_at[b] = t
-                keep[b] = False
-                b_pre[b] = t
-                n_pre += 1
+                    if is_open[b]:
+                        is_open[b] = False
+                        keep[b] = False
+                        b_pre[b] = t
+                        close_at[b] = t
+                        n_pre += 1
                 last_pre_end = max(last_pre_end, t + RP - 1)
             else:
-                # column command: serve and remove request p
-                w = c == WR or c == WRA
-                if w:
-                    b_wr[b] = t
-                    g_wr[g] = t
-                    a_wr = t
-                    n_wr += 1
-                    ready = t + WL + BL2
+                a_ref = t
+                n_ref += 1
+                last_pre_end = max(last_pre_end, t + RFC - 1)
+                blocked = False
+                if rm_pulled:
+                    flex -= 1
                 else:
-                    b_rd[b] = t
-                    g_rd[g] = t
-                    a_rd = t
-                    n_rd += 1
-                    ready = t + CL + BL2
-                grp_last_write = w
-                if c == RDA or c == WRA:
-                    ip = max(t + RTP, b_act[b] + RAS) if c == RDA else max(t + WRPRE, b_act[b] + RAS)
-                    is_open[b] = False
-                    close_at[b] = ip
-                    b_pre[b] = ip
-                    n_pre += 1
-                    last_pre_end = max(last_pre_end, ip + RP - 1)
-                keep[b] = False
-                cur[b] = -1
-                k = 0
-                while qb[b, k] != p:
-                    k += 1
-                for j in range(k, qn[b] - 1):
-                    qb[b, j] = qb[b, j + 1]
-                qn[b] -= 1
-                total -= 1
-                if isw[p]:
-                    nwr -= 1
-                else:
-                    nrd -= 1
-                done += 1
-                ready_resp[p] = ready
-                # controller response queue, then arbiter, then initiator
-                if respq == 0:
-                    ctrl_prev = max(ready, ctrl_prev + 1)
-                    ctrl_time[p] = ctrl_prev
+                    rm_pulled = True
+                if flex == maxpull:
+                    rm_pulled = False
+                    rm_next += REFI
+                for b in range(nbanks):
+                    bcmd[b], blocal[b] = _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open,
+                                                     open_row, cur, keep, grp_last_write, b_act, b_pre,
+                                                     b_rd, b_wr, RCD, RP, RAS, RC, RTP, WRPRE)
+            rcmd = NOP
+            t += 1
+            continue
+        b = best_b
+        c = bcmd[b]
+        p = cur[b]
+        g = b // banks_per_group
+        if c == ACT:
+            is_open[b] = True
+            close_at[b] = INF
+            open_row[b] = row[p]
+            keep[b] = True
+            b_act[b] = t
+            g_act[g] = t
+            a_act = t
+            act4[act4_i] = t
+            act4_i = (act4_i + 1) & 3
+            n_act += 1
+        elif c == PRE:
+            is_open[b] = False
+            close_at[b] = t
+            keep[b] = False
+            b_pre[b] = t
+            n_pre += 1
+            last_pre_end = max(last_pre_end, t + RP - 1)
+        else:
+            # column command: serve request p and remove it from the buffer
+            w = c == WR or c == WRA
+            if w:
+                b_wr[b] = t
+                g_wr[g] = t
+                a_wr = t
+                n_wr += 1
+                ready = t + WL + BL2
+            else:
+                b_rd[b] = t
+                g_rd[g] = t
+                a_rd = t
+                n_rd += 1
+                ready = t + CL + BL2
+            grp_last_write = w
+            if c == RDA or c == WRA:
+                ip = max(t + RTP, b_act[b] + RAS) if c == RDA else max(t + WRPRE, b_act[b] + RAS)
+                is_open[b] = False
+                close_at[b] = ip
+                b_pre[b] = ip
+                n_pre += 1
+                last_pre_end = max(last_pre_end, ip + RP - 1)
+            keep[b] = False
+            cur[b] = -1
+            k = 0
+            while qb[b, k] != p:
+                k += 1
+            for j in range(k, qn[b] - 1):
+                qb[b, j] = qb[b, j + 1]
+            qn[b] -= 1
+            total -= 1
+            if isw[p]:
+                nwr -= 1
+            else:
+                nrd -= 1
+            done += 1
+            ready_resp[p] = ready
+            # controller response queue -> arbiter -> initiator (one response per cycle)
+            if respq == 0:
+                ctrl_prev = max(ready, ctrl_prev + 1)
+                ctrl_time[p] = ctrl_prev
+                if arb != 2:
+                    init_time[p] = ctrl_prev
+                    deliv[ndeliv] = ctrl_prev
+                    ndeliv += 1
+            else:
+                while rq_ptr < n and ready_resp[rq_ptr] >= 0:
+                    ctrl_prev = max(ready_resp[rq_ptr], ctrl_prev + 1)
+                    ctrl_time[rq_ptr] = ctrl_prev
                     if arb != 2:
-                        init_time[p] = ctrl_prev
+                        init_time[rq_ptr] = ctrl_prev
                         deliv[ndeliv] = ctrl_prev
                         ndeliv += 1
-                else:
-                    while rq_ptr < n and ready_resp[rq_ptr] >= 0:
-                        ctrl_prev = max(ready_resp[rq_ptr], ctrl_prev + 1)
-                        ctrl_time[rq_ptr] = ctrl_prev
-                        if arb != 2:
-                            init_time[rq_ptr] = ctrl_prev
-                            deliv[ndeliv] = ctrl_prev
-                            ndeliv += 1
-                        rq_ptr += 1
-                if arb == 2:
-                    while ar_ptr < n and ctrl_time[ar_ptr] >= 0:
-                        init_prev = max(ctrl_time[ar_ptr], init_prev + 1)
-                        init_time[ar_ptr] = init_prev
-                        deliv[ndeliv] = init_prev
-                        ndeliv += 1
-                        ar_ptr += 1
-                # a freed buffer slot admits waiting requests in this cycle
-                while nxt < n:
-                    entry = max(arr[nxt], entry_last)
-                    if arb != 0 and nxt >= mat:
-                        if ndeliv <= nxt - mat:
-                            break
-                        entry = max(entry, deliv[nxt - mat])
-                    if arb == 0:
-                        entry = max(entry, acc_last)
-                    rdy = max(entry, acc_last)
-                    if rdy > t:
-                        break
-                    if bufk == 0:
-                        space = qn[last_bank] < rbs
-                    elif bufk == 1:
-                        space = nrd < rbs and nwr < rbs
-                    else:
-                        space = total < rbs
-                    if not space:
-                        break
-                    b2 = bank[nxt]
-                    qb[b2, qn[b2]] = nxt
-                    qn[b2] += 1
-                    total += 1
-                    if isw[nxt]:
-                        nwr += 1
-                    else:
-                        nrd += 1
-                    last_bank = b2
-                    acc_time[nxt] = t
-                    entry_last = entry
-                    acc_last = t
-                    nxt += 1
-                    if not blocked and b2 != b:
+                    rq_ptr += 1
+            if arb == 2:
+                while ar_ptr < n and ctrl_time[ar_ptr] >= 0:
+                    init_prev = max(ctrl_time[ar_ptr], init_prev + 1)
+                    init_time[ar_ptr] = init_prev
+                    deliv[ndeliv] = init_prev
+                    ndeliv += 1
+                    ar_ptr += 1
+            if sched == 2 and not blocked:
+                for b2 in range(nbanks):
+                    if b2 != b:
                         bcmd[b2], blocal[b2] = _bank_start(b2, qb, qn, row, addr, isw, page, sched, is_open,
                                                            open_row, cur, keep, grp_last_write, b_act, b_pre,
                                                            b_rd, b_wr, RCD, RP, RAS, RC, RTP, WRPRE)
-                if sched == 2:
-                    for b2 in range(nbanks):
-                        if b2 != b and not blocked:
-                            bcmd[b2], blocal[b2] = _bank_start(b2, qb, qn, row, addr, isw, page, sched,
-                                                               is_open, open_row, cur, keep, grp_last_write,
-                                                               b_act, b_pre, b_rd, b_wr, RCD, RP, RAS, RC,
-                                                               RTP, WRPRE)
-            if not blocked:
-                bcmd[b], blocal[b] = _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open, open_row,
-                                                 cur, keep, grp_last_write, b_act, b_pre, b_rd, b_wr,
-                                                 RCD, RP, RAS, RC, RTP, WRPRE)
-            else:
-                bcmd[b] = NOP
-        # ---- (6) next moment something can happen
-        if done >= n:
-            break
-        nt = best_t
-        if nxt < n:
-            ok = True
-            entry = max(arr[nxt], entry_last)
-            if arb != 0 and nxt >= mat:
-                if ndeliv <= nxt - mat:
-                    ok = False
-                else:
-                    entry = max(entry, deliv[nxt - mat])
-            rdy = max(entry, acc_last)
-            if ok and rdy > t:
-                nt = min(nt, rdy)
-        if refresh == 1:
-            nt = min(nt, max(rm_next, t + 1))
-        if refresh == 1 and rcmd != NOP:
-            nt = min(nt, max(rtime, t + 1))
-        if nt <= t:
-            nt = t + 1
-        if nt >= INF:
-            break  # deadlock guard (cannot happen for valid inputs)
-        t = nt
+        if not blocked:
+            bcmd[b], blocal[b] = _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open, open_row,
+                                             cur, keep, grp_last_write, b_act, b_pre, b_rd, b_wr,
+                                             RCD, RP, RAS, RC, RTP, WRPRE)
+        else:
+            bcmd[b] = NOP
+            blocal[b] = INF
+        if c == ACT or c == PRE:
+            t += 1
+        else:
+            again = True  # the freed slot admits waiting requests in this same cycle
 
     makespan = np.int64(0)
     latsum = 0.0
@@ -466,7 +423,7 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
             anyo = True
             mx = max(mx, close_at[b])
     ewin = max(makespan, last_pre_end)
-    if anyo:
+    if anyo and track_open:
         open_time += min(ewin, mx) - last_evt
     res = np.zeros(N_RESULTS, np.float64)
     res[R_MAKESPAN] = makespan
@@ -482,7 +439,7 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
     return res
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open, open_row, cur, keep, last_write,
                 b_act, b_pre, b_rd, b_wr, RCD, RP, RAS, RC, RTP, WRPRE):
     """DRAMSys BankMachine::start: choose the request and the next command of bank ``b``."""
