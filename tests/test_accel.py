@@ -162,3 +162,32 @@ def test_cli_rejects_bad_values():
     assert r.exit_code != 0 and "unknown workload 'resnet99'" in r.output
     r = CliRunner().invoke(app, ["evaluate", "--set", "pe_rows"])
     assert r.exit_code != 0 and "expected KNOB=VALUE" in r.output
+
+
+def test_pareto_and_knob_ranges():
+    import pandas as pd
+    from archlab.sims.accel.study import knob_ranges, pareto_mask
+
+    mask = pareto_mask([1, 2, 3, 2.5, 0.5], [3, 2, 1, 2.5, 5])
+    assert mask.tolist() == [True, True, True, False, True]
+    sens = pd.DataFrame({"knob": ["a", "a", "b", "b"], "energy_pJ": [1.0, 4.0, 2.0, 2.0],
+                         "latency_cycles": [1.0, 1.0, 3.0, 1.0], "area_mm2": [1.0, 1.0, 1.0, 1.0]})
+    r = knob_ranges(sens)
+    assert r.loc["a", "energy_pJ_range"] == 4.0 and r.loc["b", "latency_cycles_range"] == 3.0
+
+
+@pytest.mark.parametrize("name", ["random", "ga", "random_walk"])
+def test_searchers_run_on_accel_problem(name, monkeypatch, tmp_path):
+    """The searcher interface on AccelProblem (ZigZag stubbed: the interface, not the numbers)."""
+    from archlab.search import base
+    from archlab.sims.accel import problem as accel_problem
+
+    def fake(config, workload, **kw):
+        e = 1e6 / (config["pe_rows"] * config["pe_cols"]) + config["gb_kib"]
+        return {"energy_pJ": e, "latency_cycles": 2 * e, "edp": 2 * e * e, "area_mm2": 1.0}
+
+    monkeypatch.setattr(accel_problem, "evaluate_point", fake)
+    p = AccelProblem("resnet18:conv2", "energy+latency", target={"energy_pJ": 1e3, "latency_cycles": 2e3},
+                     cache_root=str(tmp_path), workers=1)
+    df = base.run(p, base.make(name, p.space, seed=0), budget=6)
+    assert len(df) == 6 and df.reward.between(0, 1).all()

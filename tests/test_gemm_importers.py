@@ -7,7 +7,6 @@ import tarfile
 
 import numpy as np
 import pytest
-
 from archlab import paths
 from archlab.gemm import importers, schema
 

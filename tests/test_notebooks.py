@@ -4,25 +4,44 @@ with outputs."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from archlab import nb
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def notebook_stages() -> list[tuple[str, str, str]]:
-    """(stage, notebook, section) for every `archlab nb run` stage, in dvc.yaml order."""
+def _paths(entries: list) -> list[str]:
+    return [next(iter(e)) if isinstance(e, dict) else e for e in entries or []]
+
+
+def pipeline_order() -> list[tuple[str, list[str]]]:
+    """(stage, argv) of every stage in dependency order (a stage after the stages whose outs it reads)."""
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    found = []
-    for name, stage in stages.items():
-        argv = shlex.split(stage["cmd"])
-        if argv[:3] == ["archlab", "nb", "run"]:
-            found.append((name, argv[3], argv[argv.index("--section") + 1]))
-    return found
+    outs = {name: _paths(st.get("outs")) + _paths(st.get("metrics")) for name, st in stages.items()}
+
+    def needs(name: str) -> set[str]:
+        deps = _paths(stages[name].get("deps"))
+        return {other for other, paths in outs.items() if other != name
+                and any(d == o or d.startswith(o.rstrip("/") + "/") for d in deps for o in paths)}
+
+    ordered: list[str] = []
+    while len(ordered) < len(stages):
+        ready = [n for n in stages if n not in ordered and needs(n) <= set(ordered)]
+        assert ready, f"dependency cycle among {set(stages) - set(ordered)}"
+        ordered.append(ready[0])
+    return [(n, shlex.split(stages[n]["cmd"])) for n in ordered]
+
+
+def notebook_stages() -> list[tuple[str, str, str]]:
+    """(stage, notebook, section) for every `archlab nb run` stage, in pipeline order."""
+    return [(name, argv[3], argv[argv.index("--section") + 1])
+            for name, argv in pipeline_order() if argv[:3] == ["archlab", "nb", "run"]]
 
 
 def test_committed_notebooks_have_no_outputs():
@@ -42,20 +61,23 @@ def test_every_stage_notebook_has_a_parameters_cell():
         assert "section" in src and "smoke" in src
 
 
-@pytest.fixture(scope="module")
-def shared_out(tmp_path_factory) -> Path:
-    """One output folder for all stages, so later stages read earlier stages' data."""
-    return tmp_path_factory.mktemp("smoke_out")
-
-
 @pytest.mark.slow
-@pytest.mark.xdist_group("notebooks")
-@pytest.mark.parametrize("stage, notebook, section", notebook_stages() or [pytest.param(
-    "-", "-", "-", marks=pytest.mark.skip("no notebook stages yet"))])
-def test_notebook_runs_in_smoke_mode(stage, notebook, section, shared_out, monkeypatch):
-    monkeypatch.setenv("ARCHLAB_CACHE", str(shared_out / ".cache"))
-    result = nb.run(REPO / notebook, section, smoke=True, out=shared_out)
-    assert result.executed.is_file() and result.html.is_file()
-    assert (shared_out / "metrics" / f"{section}.json").is_file(), f"{notebook} wrote no metrics"
-    html = result.html.read_text()
-    assert "Traceback" not in html
+def test_pipeline_runs_in_smoke_mode(tmp_path):
+    """Every stage of dvc.yaml, in dependency order, with its smoke overlay, into a temp folder:
+    notebooks execute without error, write their HTML report and their metrics."""
+    env = {**os.environ, "ARCHLAB_OUT": str(tmp_path), "ARCHLAB_CACHE": str(tmp_path / ".cache"),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    for stage, argv in pipeline_order():
+        if argv[:3] == ["archlab", "report", "index"]:
+            argv = [*argv[:3], "-o", str(tmp_path / "reports" / "index.html")]
+        else:
+            assert argv[0] == "archlab", f"stage {stage}: expected an archlab command"
+            argv = [*argv, "--smoke"]
+        proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, f"stage {stage} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    for stage, notebook, section in notebook_stages():
+        html = tmp_path / "reports" / section / Path(notebook).with_suffix(".html").name
+        assert html.is_file(), f"stage {stage} wrote no HTML report"
+        assert "Traceback" not in html.read_text(), f"stage {stage}: report shows a traceback"
+        assert (tmp_path / "metrics" / f"{section}.json").is_file(), f"stage {stage} wrote no metrics"
+    assert (tmp_path / "reports" / "index.html").is_file()

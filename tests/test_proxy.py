@@ -195,3 +195,15 @@ def test_proxy_params_section_validates():
     bad = {"proxy": {"models": ["svm"]}}
     with pytest.raises(ParamsError, match="proxy.models"):
         load_section("proxy", data=bad)
+
+
+def test_restricted_proxy_predicts_only_requested_metrics():
+    sp = _space()
+    lat, pw = _CountingLinear([1, 0, 0, 0, 0]), _CountingLinear([0, 1, 0, 0, 0])
+    prob = ProxyProblem({"lat_ns": lat, "pow_mW": pw}, sp, ["lat_ns"], {"lat_ns": 3.0}, threads=None)
+    only = prob.restricted(["lat_ns"])
+    out = only.evaluate_many([{"P": "a", "M": 1, "R": 1}] * 3)
+    assert [set(m) for m in out] == [{"lat_ns"}] * 3 and pw.calls == 0
+    assert only.target == {"lat_ns": 3.0} and only.objectives == ("lat_ns",)
+    with pytest.raises(ValueError, match="no regressor"):
+        prob.restricted(["x_ns"])

@@ -19,6 +19,8 @@ def load_dataset(spec: str):
     fmt, sep, paths_ = spec.partition(":")
     if not sep or not paths_:
         raise ValueError(f"--dataset {spec!r}: expected FORMAT:PATH[,PATH] with FORMAT one of {', '.join(FORMATS)}")
+    if fmt not in FORMATS:
+        raise ValueError(f"--dataset {spec!r}: unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
     files = [Path(p) for p in paths_.split(",") if p]
     for f in files:
         if not f.is_file():
@@ -126,7 +128,8 @@ def evaluate(
     models = ("gpperf-rf", "analytical-gbm") if model == "all" else (model,)
     if any(m not in ("gpperf-rf", "analytical-gbm") for m in models):
         fail(f"--model {model!r}: allowed: gpperf-rf, analytical-gbm, all")
-    from archlab.gemm import importers, models as mo, schema
+    from archlab.gemm import importers, schema
+    from archlab.gemm import models as mo
 
     try:
         df = load_dataset(dataset)

@@ -170,7 +170,7 @@ def measure(configs: Sequence[CpuConfig], warmup: int = 1, repeats: int = 5, min
             "M": cfg.M, "N": cfg.N, "K": cfg.K,
             "tile_m": cfg.tile, "tile_n": cfg.tile, "tile_k": cfg.tile, "threads": cfg.threads,
             "alpha": 1.0, "beta": 0.0, "repeats": st.repeats, "runtime_ms": st.median_ms,
-            "runtime_spread": st.spread, "gflops": fl / (st.median_ms * 1e6),
+            "runtime_spread": st.spread, "cpu_time_ms": st.cpu_ms, "gflops": fl / (st.median_ms * 1e6),
             "power_w": power, "energy_j": None if power is None else power * st.median_ms / 1e3,
             "sensor": sensor.name if power is not None else "none",
             "power_method": "rapl-package-energy-over-repeats" if power is not None else "none",

@@ -33,7 +33,7 @@ GPPERF_FEATURES = ["m", "n", "k", "blocksize1", "blocksize2", "blocksize3",
 SPLITS = ("random", "shape")
 
 
-def available_targets(df: pd.DataFrame, min_rows: int = 20) -> list[str]:
+def available_targets(df: pd.DataFrame, min_rows: int = 10) -> list[str]:
     """Targets with at least ``min_rows`` measured values (power is absent without a sensor)."""
     return [t for t in schema.TARGETS if df[t].notna().sum() >= min_rows]
 

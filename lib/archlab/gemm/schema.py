@@ -42,6 +42,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "repeats": ("Int64", "timed repetitions behind the median"),
     "runtime_ms": ("Float64", "median runtime of one GEMM, ms"),
     "runtime_spread": ("Float64", "(q75 - q25) / median of the repetitions"),
+    "cpu_time_ms": ("Float64", "median process CPU time per call, all threads (CPU backend), ms"),
     "gflops": ("Float64", "2*M*N*K / runtime, GFLOP/s"),
     "power_w": ("Float64", "average power while the kernel ran, W (NA without a sensor)"),
     "idle_power_w": ("Float64", "idle power of the device before the loop, W"),

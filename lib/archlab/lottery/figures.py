@@ -48,7 +48,8 @@ def share_vs_budget(svb: pd.DataFrame) -> plt.Figure:
         d = svb[svb["hp"] == hp]
         sns.lineplot(d, x="budget", y="share", hue="searcher", marker="o", ax=ax, legend=hp == "tuned")
         ax.set(title=f"{HP_LABEL[hp]}", xlabel="simulator evaluations", ylabel="share meeting target",
-               ylim=(0, 1.05), xscale="log")
+               ylim=(0, 1.05))
+        ax.set_xticks(sorted(svb["budget"].unique()))
     if axes[1].get_legend() is not None:
         axes[1].legend(fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -62,9 +63,10 @@ def curves(cur: dict[str, pd.DataFrame], ci: float) -> plt.Figure:
     for ax, (hp, c) in zip(axes[0], cur.items()):
         for name, g in c.groupby("searcher"):
             ax.plot(g["evaluations"], g["mean"], label=name, color=colors.get(name))
-            ax.fill_between(g["evaluations"], g["lo"], g["hi"], alpha=0.2, color=colors.get(name))
+            ax.fill_between(g["evaluations"], g["lo"].clip(0, 1), g["hi"].clip(0, 1), alpha=0.2,
+                            color=colors.get(name))
         ax.set(title=HP_LABEL[hp], xlabel="simulator evaluations", ylabel="best so far / best known",
-               xscale="log")
+               xscale="log", ylim=(None, 1.01))
     axes[0, -1].legend(fontsize=8, loc="lower right")
     fig.suptitle(f"Best-so-far at equal budgets (bands: {ci:.0%} CI over seeds)", fontsize=11)
     fig.tight_layout()

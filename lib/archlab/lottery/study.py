@@ -11,7 +11,7 @@ import pandas as pd
 from archlab import paths
 from archlab.lottery import analysis
 from archlab.sweep import Experiment, Store, SweepResult, expand, run_sweep
-from archlab.sweep.store import summarize
+from archlab.sweep.store import CPU, ID_COLUMNS, OBJ, WALL, summarize
 
 
 @dataclass
@@ -41,6 +41,7 @@ def run(P: Any, C: Any, section: str = "lottery") -> Study:
     result = run_sweep(experiments, store, executor=executor, workers=C.workers, address=C.dask_address,
                        progress=P.progress)
     ids = {e.id for e in experiments}
-    frame = store.read()
+    metrics = sorted({m for e in experiments for m in e.target})  # the objective metrics
+    frame = store.read(columns=[*ID_COLUMNS, "reward", OBJ, WALL, CPU, *metrics])
     s = summarize(frame[frame["experiment_id"].isin(ids)])
     return Study(store, experiments, result, analysis.prepare(s) if len(s) else s)

@@ -56,7 +56,11 @@ class Scheme:
         return self
 
     def label(self) -> str:
-        w = ",".join(f"{i}:{r:g}" for i, r in zip(self.weights, self.ratios))
+        """Compact text: ``b25|w27:1,30:1,33:0.5``; a run of full-ratio convs prints as ``w0-50``."""
+        ws, rs = self.weights, self.ratios
+        if len(ws) > 2 and all(r == 1 for r in rs) and list(ws) == list(range(ws[0], ws[0] + len(ws))):
+            return f"b{self.n_bias}|w{ws[0]}-{ws[-1]}"
+        w = ",".join(f"{i}:{r:g}" for i, r in zip(ws, rs))
         return f"b{self.n_bias}" + (f"|w{w}" if w else "")
 
     def to_dict(self) -> dict:

@@ -60,8 +60,24 @@ def pretrain(model: str, width: float, resolution: int, depth: float, data: Spli
             F.cross_entropy(net(data.x_train[idx]), data.y_train[idx]).backward()
             opt.step()
             sched.step()
+        recalibrate_bn(net, data.x_train, batch)
         accs.append(evaluate(net, data.x_test, data.y_test))
     return net, accs
+
+
+@torch.no_grad()
+def recalibrate_bn(net: Net, x: torch.Tensor, batch: int) -> None:
+    """Reset BatchNorm running statistics to their exact average over ``x`` for the current weights."""
+    bns = [c.bn for c in net.convs if c.bn is not None]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average
+    net.train()
+    for i in range(0, len(x), batch):
+        net(x[i:i + batch])
+    for bn in bns:
+        bn.momentum = 0.1
+    net.eval()
 
 
 def _n_batches(n: int, batch: int) -> int:
@@ -134,7 +150,7 @@ def finetune(net: Net, data: Split, scheme: Scheme, *, opt: Optim = "sgdm", lr: 
             loss = F.cross_entropy(net(x_tr[idx].to(dtype), start=start).float(), data.y_train[idx])
             (loss * scale).backward()
             stats["steps"] += 1
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             if master is not None:
                 grads = [p.grad.float() / scale if p.grad is not None else None for p in params]
                 if any(gr is not None and not torch.isfinite(gr).all() for gr in grads):

@@ -15,6 +15,10 @@ followed by ``local_rounds`` rounds of coordinate-wise local search (every value
 knob around the incumbent candidate). Observed and pending points are never proposed
 again. The first ``n_init`` points are uniform random.
 
+Cost control: GP hyperparameters are re-fitted (L-BFGS, at most ``fit_maxiter`` steps,
+warm-started from the previous fit) once ``refit_every`` new observations arrived; in
+between, the GP is rebuilt on all data with the last fitted hyperparameters.
+
 Determinism: hyperparameter fitting runs inside ``torch.random.fork_rng`` seeded from the
 searcher's seed and the number of observations, so the process-global torch RNG is
 neither used nor disturbed.
@@ -46,7 +50,8 @@ class BayesOpt(Searcher):
         Integer("n_local", low=0, high=10_000, default=256),
         Integer("local_rounds", low=0, high=10, default=2),
         Categorical("y_transform", choices=("log", "identity"), default="log"),
-        Integer("fit_maxiter", low=10, high=1000, default=75),
+        Integer("fit_maxiter", low=5, high=1000, default=50),
+        Integer("refit_every", low=1, high=100, default=4),
     ])
 
     def __init__(self, space: Space, seed: int = 0, **hp: Any) -> None:
@@ -58,6 +63,8 @@ class BayesOpt(Searcher):
         self.cat_dims = [i for i in range(self.lat.d) if not self.lat.ordered[i]]
         self._model = None
         self._model_n = -1
+        self._hyper: dict | None = None  # fitted GP hyperparameters (state dict without data transforms)
+        self._fit_n = 0
         self._all = self.lat.enumerate() if self.lat.size <= self.hp["pool_size"] else None
 
     # -- encoding -------------------------------------------------------------------------
@@ -112,8 +119,14 @@ class BayesOpt(Searcher):
                 model = MixedSingleTaskGP(X, Y, cat_dims=self.cat_dims, outcome_transform=Standardize(m=1))
             else:
                 model = SingleTaskGP(X, Y, outcome_transform=Standardize(m=1))
-            mll = ExactMarginalLogLikelihood(model.likelihood, model)
-            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": self.hp["fit_maxiter"]}})
+            if self._hyper is not None:  # warm start from the previous hyperparameters
+                model.load_state_dict(self._hyper, strict=False)
+            if self._hyper is None or len(self.y) - self._fit_n >= self.hp["refit_every"]:
+                mll = ExactMarginalLogLikelihood(model.likelihood, model)
+                fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": self.hp["fit_maxiter"]}})
+                self._fit_n = len(self.y)
+                self._hyper = {k: v.detach().clone() for k, v in model.state_dict().items()
+                               if not k.startswith("outcome_transform")}
         model.eval()
         self._model, self._model_n = model, len(self.y)
         self._best_f = float(Y.max())

@@ -78,7 +78,6 @@ class TPE(_OptunaSearcher):
         Integer("n_startup_trials", low=1, high=1000, default=10),
         Integer("n_ei_candidates", low=1, high=1000, default=24),
         Categorical("multivariate", choices=(True, False), default=True),
-        Categorical("consider_endpoints", choices=(False, True), default=False),
     ])
 
     def _sampler(self):
@@ -88,8 +87,7 @@ class TPE(_OptunaSearcher):
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.samplers.TPESampler(
                 seed=self.seed, n_startup_trials=self.hp["n_startup_trials"],
-                n_ei_candidates=self.hp["n_ei_candidates"], multivariate=self.hp["multivariate"],
-                consider_endpoints=self.hp["consider_endpoints"])
+                n_ei_candidates=self.hp["n_ei_candidates"], multivariate=self.hp["multivariate"])
 
 
 @register

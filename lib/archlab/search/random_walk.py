@@ -50,5 +50,6 @@ class RandomWalk(Searcher):
         return lat.decode(idx)
 
     def tell(self, config: Config, reward: float, metrics: Mapping[str, float] | None = None) -> None:
+        idx = self.lat.encode(config)  # validates the config
         if self.hp["accept"] == "better" and reward >= self.current_reward:
-            self.current, self.current_reward = self.lat.encode(config), float(reward)
+            self.current, self.current_reward = idx, float(reward)

@@ -106,23 +106,23 @@ class _Agent:
                ret: np.ndarray, hp: Mapping[str, Any], rng: np.random.Generator) -> None:
         import torch
 
-        O = torch.tensor(obs, dtype=torch.float32)
+        OBS = torch.tensor(obs, dtype=torch.float32)
         A = torch.tensor(acts, dtype=torch.int64)
         LP = torch.tensor(logp_old, dtype=torch.float32)
         ADV = torch.tensor(adv, dtype=torch.float32)
         RET = torch.tensor(ret, dtype=torch.float32)
-        n = len(O)
+        n = len(OBS)
         with isolated():
-            self._epochs(O, A, LP, ADV, RET, n, hp, rng)
+            self._epochs(OBS, A, LP, ADV, RET, n, hp, rng)
         self._sync()
 
-    def _epochs(self, O, A, LP, ADV, RET, n: int, hp: Mapping[str, Any], rng: np.random.Generator) -> None:
+    def _epochs(self, OBS, A, LP, ADV, RET, n: int, hp: Mapping[str, Any], rng: np.random.Generator) -> None:
         import torch
 
         for _ in range(hp["epochs"]):
             for mb in np.array_split(rng.permutation(n), min(hp["minibatches"], n)):
                 i = torch.from_numpy(mb)
-                h = self.trunk(O[i])
+                h = self.trunk(OBS[i])
                 logits = torch.cat([self.head(h), self._neg_inf.expand(len(mb), 1)], dim=1)[:, self._pad]
                 lk = torch.log_softmax(logits, dim=-1)  # (batch, knobs, max choices); padding -> -inf
                 logp = lk.gather(2, A[i].unsqueeze(2)).squeeze(2).sum(1)

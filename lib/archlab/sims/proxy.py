@@ -14,6 +14,7 @@ an integer or real knob keeps its value.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -99,11 +100,14 @@ class ProxyProblem(BaseProblem):
     have one. ``target`` (objective -> value, minimized) drives ``reward`` as for the
     simulator; ``None`` means no target (``reward`` then raises, as for any problem
     without one). ``evaluate`` ignores ``seed``: a fitted proxy is deterministic.
+    ``threads`` caps native thread pools (OpenMP/BLAS) during ``predict`` (``None`` = no cap):
+    a one-row ``HistGradientBoostingRegressor.predict`` on a loaded machine otherwise spends
+    most of its time starting OpenMP threads.
     """
 
     def __init__(self, regressors: Mapping[str, Regressor], space: Space,
                  objectives: Sequence[str], target: Mapping[str, float] | None = None,
-                 *, name: str = "proxy") -> None:
+                 *, name: str = "proxy", threads: int | None = 1) -> None:
         if not regressors:
             raise ValueError("ProxyProblem needs at least one regressor")
         for metric, model in regressors.items():
@@ -121,6 +125,7 @@ class ProxyProblem(BaseProblem):
         self.objectives = tuple(objectives)
         self.target = target
         self.name = name
+        self.threads = threads
         self.encoder = FeatureEncoder(space)
 
     @classmethod
@@ -142,18 +147,36 @@ class ProxyProblem(BaseProblem):
     def predict_array(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Metric name -> predictions for an already encoded feature matrix."""
         out = {}
-        for metric, model in self.regressors.items():
-            y = np.asarray(model.predict(X), dtype=float).reshape(-1)
+        with _thread_cap(self.threads):
+            for metric, model in self.regressors.items():
+                out[metric] = np.asarray(model.predict(X), dtype=float).reshape(-1)
+        for metric, y in out.items():
             if y.shape[0] != X.shape[0]:
                 raise ValueError(f"regressor for {metric!r} returned {y.shape[0]} values for {X.shape[0]} rows")
-            out[metric] = y
         return out
+
+    def restricted(self, metrics: Sequence[str]) -> ProxyProblem:
+        """The same proxy predicting only ``metrics`` (e.g. just the objectives, for search)."""
+        missing = [m for m in metrics if m not in self.regressors]
+        if missing:
+            raise ValueError(f"no regressor for {missing}; have {sorted(self.regressors)}")
+        return ProxyProblem({m: self.regressors[m] for m in metrics}, self.space, self.objectives,
+                            {k: v for k, v in self.target.items() if k in metrics}, name=self.name,
+                            threads=self.threads)
 
     def describe(self) -> dict[str, Any]:
         models = {m: {"class": type(r).__name__, "params": _params_digest(r)}
                   for m, r in self.regressors.items()}
         return {**super().describe(), "name": self.name, "regressors": models,
                 "features": list(self.encoder.columns)}
+
+
+def _thread_cap(threads: int | None) -> Any:
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads)
 
 
 def _params_digest(model: Any) -> str:

@@ -15,6 +15,7 @@ agreement, which is what a searcher running on the proxy needs).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
@@ -63,7 +65,9 @@ def fit_metrics(kind: str, X: np.ndarray, Y: Mapping[str, np.ndarray], seed: int
     out = {}
     for metric, y in Y.items():
         y = np.asarray(y, dtype=float)
-        out[metric] = make_regressor(kind, seed, log_target=bool(np.all(y > 0)), **hp).fit(X, y)
+        with warnings.catch_warnings():  # an MLP at its iteration cap is still a valid (measured) model
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            out[metric] = make_regressor(kind, seed, log_target=bool(np.all(y > 0)), **hp).fit(X, y)
     return out
 
 

@@ -10,16 +10,20 @@ app = typer.Typer(help="Experiment sweeps (local processes or Dask), resumable."
 
 SECTION = typer.Option("lottery", "--section", "-s", help="params.yaml section holding the sweep spec")
 SMOKE = typer.Option(False, "--smoke", help="apply the section's smoke overlay")
+PROFILE = typer.Option(None, "--profile", "-p", help="quick or paper (default: common.profile)")
 
 
-def _setup(section: str, smoke: bool):
+def _setup(section: str, smoke: bool, profile: str | None = None):
     from archlab import params, paths
     from archlab.sweep.plan import expand
     from archlab.sweep.store import Store
 
     try:
-        spec = params.load_section(section, smoke=smoke)
-        common = params.load_section("common")
+        data = params.read()
+        if profile is not None:
+            data["common"] = {**(data.get("common") or {}), "profile": profile}
+        spec = params.load_section(section, smoke=smoke, data=data)
+        common = params.load_section("common", data=data)
     except params.ParamsError as e:
         fail(str(e))
     if not hasattr(spec, "searchers") or not hasattr(spec, "problems"):
@@ -33,7 +37,7 @@ def _setup(section: str, smoke: bool):
 
 
 @app.command("run")
-def run(section: str = SECTION, smoke: bool = SMOKE,
+def run(section: str = SECTION, smoke: bool = SMOKE, profile: str | None = PROFILE,
         executor: str | None = typer.Option(None, "--executor", "-e", help="local or dask (default: params)"),
         workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="default: common.workers"),
         address: str | None = typer.Option(None, "--address", help="Dask scheduler tcp://host:port"),
@@ -41,7 +45,7 @@ def run(section: str = SECTION, smoke: bool = SMOKE,
     """Run every unfinished experiment of SECTION and append results to data/SECTION/store."""
     from archlab.sweep.run import run_sweep
 
-    spec, common, store, experiments = _setup(section, smoke)
+    spec, common, store, experiments = _setup(section, smoke, profile)
     chosen = executor or (common.executor if spec.executor == "common" else spec.executor)
     if chosen not in ("local", "dask"):
         fail(f"--executor {chosen!r}: allowed: local, dask")
@@ -52,11 +56,11 @@ def run(section: str = SECTION, smoke: bool = SMOKE,
 
 
 @app.command("status")
-def status(section: str = SECTION, smoke: bool = SMOKE) -> None:
+def status(section: str = SECTION, smoke: bool = SMOKE, profile: str | None = PROFILE) -> None:
     """Planned, finished and remaining experiments of SECTION, per searcher."""
     from collections import Counter
 
-    _, _, store, experiments = _setup(section, smoke)
+    _, _, store, experiments = _setup(section, smoke, profile)
     done = store.done_ids()
     total, finished = Counter(), Counter()
     for e in experiments:

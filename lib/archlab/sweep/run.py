@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from archlab.sweep.plan import Experiment, canonical_json
-from archlab.sweep.store import KNOB_PREFIX, OBJ, WALL, Store
+from archlab.sweep.store import CPU, KNOB_PREFIX, OBJ, WALL, Store
 
 _PROBLEM_CACHE: dict[str, Any] = {}  # per worker process: building a problem may load traces
 
@@ -48,7 +48,7 @@ def run_experiment(exp: Experiment) -> pd.DataFrame:
     """Run one experiment; its trajectory with the store's columns (module ``store``)."""
     from archlab import search
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     problem = _problem(exp)
     searcher = search.make(exp.searcher, problem.space, seed=exp.seed, **exp.hp)
     log = search.run(problem, searcher, exp.budget, eval_seed=0, batch=exp.batch)
@@ -62,6 +62,7 @@ def run_experiment(exp: Experiment) -> pd.DataFrame:
     out = pd.concat([front, log.reset_index(drop=True)], axis=1)
     out[OBJ] = json.dumps(list(problem.objectives))
     out[WALL] = time.perf_counter() - t0
+    out[CPU] = time.process_time() - c0
     return out
 
 
@@ -80,6 +81,7 @@ class SweepResult:
 
 def _local(pending: Sequence[Experiment], workers: int, window: int) -> Iterator[tuple[Experiment, pd.DataFrame]]:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     todo = iter(pending)
     with ProcessPoolExecutor(max_workers=workers, initializer=_single_thread) as pool:
@@ -91,6 +93,8 @@ def _local(pending: Sequence[Experiment], workers: int, window: int) -> Iterator
             for fut in done:
                 exp = running.pop(fut)
                 err = fut.exception()
+                if isinstance(err, BrokenProcessPool):
+                    raise err  # a worker died (killed, out of memory): stop; a rerun resumes
                 yield exp, (err if err is not None else fut.result())
                 for nxt in _take(todo, 1):
                     running[pool.submit(run_experiment, nxt)] = nxt
@@ -99,6 +103,7 @@ def _local(pending: Sequence[Experiment], workers: int, window: int) -> Iterator
 def _dask(pending: Sequence[Experiment], workers: int, window: int, address: str | None,
           processes: bool) -> Iterator[tuple[Experiment, pd.DataFrame]]:
     from distributed import Client, LocalCluster, as_completed
+    from distributed.scheduler import KilledWorker
 
     cluster = None
     if address is None:
@@ -108,6 +113,7 @@ def _dask(pending: Sequence[Experiment], workers: int, window: int, address: str
     else:
         client = Client(address)
     try:
+        window = max(window, 4 * sum(client.nthreads().values()))  # a remote cluster may be large
         todo = iter(pending)
         by_key = {}
         futures = []
@@ -119,6 +125,8 @@ def _dask(pending: Sequence[Experiment], workers: int, window: int, address: str
         for fut in stream:
             exp = by_key.pop(fut.key)
             result = fut.exception() if fut.status == "error" else fut.result()
+            if isinstance(result, KilledWorker):
+                raise result  # infrastructure, not the experiment: stop; a rerun resumes
             fut.release()
             yield exp, result
             for nxt in _take(todo, 1):
@@ -156,7 +164,7 @@ def run_sweep(experiments: Iterable[Experiment], store: Store, *, executor: str 
     from tqdm import tqdm
 
     experiments = list(experiments)
-    store.ensure()
+    store.ensure().clean_tmp()
     done = store.done_ids()
     if retry_failed:
         store.clear_failures()

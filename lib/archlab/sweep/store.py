@@ -40,8 +40,8 @@ problems; a mixed store therefore has NaN where a column does not apply (filter 
 above (no ``step``/knobs/metrics) plus ``best_reward``, ``met_target`` (best reward == 1),
 ``steps_to_target`` (first step reaching reward 1, NaN if never), ``best_cost`` (lowest
 geometric mean of the objective metrics, see ``objective_metrics``), ``best_step``,
-``objective_metrics`` (JSON list of metric names) and ``wall_s`` (experiment wall time; the
-only non-deterministic column, absent from ``load_evaluations``).
+``objective_metrics`` (JSON list of metric names), ``wall_s`` and ``cpu_s`` (experiment wall
+and worker CPU time; the only non-deterministic columns, absent from ``load_evaluations``).
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ KNOB_PREFIX = "knob."
 ID_COLUMNS = ["experiment_id", "problem", "workload", "objective", "target", "target_spec",
               "searcher", "hp", "hp_draw", "seed", "budget"]
 WALL = "exp_wall_s"  # per-experiment wall time stored in parts; exposed as summaries.wall_s
+CPU = "exp_cpu_s"  # per-experiment CPU time of the worker process; exposed as summaries.cpu_s
 OBJ = "objective_metrics"  # JSON list of the objective metric names, stored per row
 
 
@@ -102,6 +103,13 @@ class Store:
     def ensure(self) -> Store:
         self.parts.mkdir(parents=True, exist_ok=True)
         return self
+
+    def clean_tmp(self) -> int:
+        """Remove temp files a killed writer left behind (call only when no writer runs)."""
+        stale = [*self.root.glob(".*.tmp"), *self.parts.glob(".*.tmp"), *self.root.glob("failures/.*.tmp")]
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return len(stale)
 
     # -- writing (driver only) ------------------------------------------------------------
     def write(self, experiment_id: str, frame: pd.DataFrame) -> Path:
@@ -207,14 +215,14 @@ def load_evaluations(path_or_dir: str | Path, columns: Iterable[str] | None = No
 
     ``columns``: load only these columns (plus ``experiment_id``, ``step``) to save memory."""
     frame = _store_of(path_or_dir).read(columns)
-    return frame.drop(columns=[c for c in (WALL, OBJ) if c in frame.columns])
+    return frame.drop(columns=[c for c in (WALL, CPU, OBJ) if c in frame.columns])
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     """Per-experiment summary of a store frame (as returned by :meth:`Store.read`)."""
     if frame.empty:
         return pd.DataFrame(columns=[*ID_COLUMNS, "best_reward", "met_target", "steps_to_target",
-                                     "best_cost", "best_step", OBJ, "wall_s"])
+                                     "best_cost", "best_step", OBJ, "wall_s", "cpu_s"])
     frame = frame.copy()
     frame["_cost"] = _cost(frame)
     g = frame.groupby("experiment_id", sort=True)
@@ -228,6 +236,7 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     out["best_step"] = frame.loc[g["_cost"].idxmin(), ["experiment_id", "step"]].set_index(
         "experiment_id")["step"]
     out["wall_s"] = first[WALL] if WALL in first.columns else np.nan
+    out["cpu_s"] = first[CPU] if CPU in first.columns else np.nan
     return out.reset_index()
 
 

@@ -51,6 +51,8 @@ class AccelProblem(BaseProblem):
     times the ``tpu_like`` reference (the space's default point) on the same workload, i.e.
     "halve the TPU-like baseline"; it is evaluated lazily (and cached) on first use.
     ``lpf_limit`` and ``mapper`` are ZigZag's LOMA loop-prime-factor limit and mapping criterion.
+    ``workers``: processes of ``evaluate_many`` (``None``: CPU count; serial inside a daemonic
+    pool worker). ``cache_root``: cache folder (``None``: ``paths.cache_dir("accel")/evals``).
     Metrics: ``energy_pJ``, ``latency_cycles``, ``edp`` (pJ x cycles), ``area_mm2`` (on-chip
     area from archlab's model, not ZigZag's) and diagnostics (``dram_traffic_bits``,
     ``ideal_cycles``, ``utilization``, energy breakdown).
@@ -144,6 +146,8 @@ class AccelProblem(BaseProblem):
                 misses.setdefault(key, []).append(i)
         todo = [idx[0] for idx in misses.values()]
         workers = min(len(todo), self.workers or os.cpu_count() or 1)
+        if multiprocessing.current_process().daemon:  # a daemonic pool worker may not have children
+            workers = 1
         errors: list[str] = []
         if workers <= 1:
             for i in todo:

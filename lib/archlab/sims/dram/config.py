@@ -53,3 +53,15 @@ def encode_config(config: Mapping[str, Any]) -> np.ndarray:
         KNOBS["Arbiter"].index_of(c["Arbiter"]),
         c["MaxActiveTransactions"],
     ], dtype=np.int64)
+
+
+def canonical_key(config: Mapping[str, Any]) -> tuple:
+    """Key shared by configurations the simulator cannot tell apart: the refresh bounds do
+    nothing without refresh, and ``MaxActiveTransactions`` does nothing with the ``Simple``
+    arbiter (DRAMSys applies it in the Fifo and Reorder arbiters only)."""
+    c = validate_config(config)
+    if c["RefreshPolicy"] == "NoRefresh":
+        c["RefreshMaxPostponed"] = c["RefreshMaxPulledin"] = 1
+    if c["Arbiter"] == "Simple":
+        c["MaxActiveTransactions"] = 1
+    return KNOBS.key(c)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from archlab.sims.dram import kernel as K
-from archlab.sims.dram.config import encode_config, validate_config
+from archlab.sims.dram.config import encode_config
 from archlab.sims.dram.energy import total_energy
 from archlab.sims.dram.specs import MemSpec, get_spec
 from archlab.sims.dram.trace import Trace, resolve_trace
@@ -53,6 +53,7 @@ class PreparedTrace:
     row: np.ndarray
     address: np.ndarray
     spec: MemSpec
+    timing: np.ndarray
 
     @property
     def n(self) -> int:
@@ -70,14 +71,14 @@ def prepare(trace: Trace | str | Path, spec: str | MemSpec = "DDR3-1600") -> Pre
         arrival = np.ceil(trace.cycle * (spec.clk_mhz / TRACE_CLOCK_MHZ) - 1e-9).astype(np.int64)
     line = trace.address // (spec.burst_length * 8)
     return PreparedTrace(arrival, trace.is_write.copy(), bank.astype(np.int64), row.astype(np.int64),
-                         line.astype(np.int64), spec)
+                         line.astype(np.int64), spec, spec.timing_vector())
 
 
 def _run(pt: PreparedTrace, cfg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lat = np.empty(pt.n, np.int64)
     spec = pt.spec
     res = K.simulate_kernel(pt.arrival, pt.is_write, pt.bank, pt.row, pt.address, cfg,
-                            spec.timing_vector(), spec.banks, spec.banks // spec.bank_groups,
+                            pt.timing, spec.banks, spec.banks // spec.bank_groups,
                             spec.currents_ma["IDD3N"] != spec.currents_ma["IDD2N"], lat)
     return res, lat
 
@@ -89,7 +90,7 @@ def _result(pt: PreparedTrace, res: np.ndarray, lat: np.ndarray | None) -> DramR
     window = res[K.R_EWINDOW]
     energy = total_energy(spec, res[K.R_ACT], res[K.R_PRE], res[K.R_RD], res[K.R_WR], res[K.R_REF],
                           window, res[K.R_OPEN])
-    p99 = float(np.percentile(lat, 99) * tck) if lat is not None else math.nan
+    p99 = _percentile(lat, 99.0) * tck if lat is not None else math.nan
     return DramResult(
         makespan_ns=float(makespan),
         energy_pJ=float(energy),
@@ -102,11 +103,20 @@ def _result(pt: PreparedTrace, res: np.ndarray, lat: np.ndarray | None) -> DramR
     )
 
 
+def _percentile(x: np.ndarray, q: float) -> float:
+    """``np.percentile(x, q)`` (linear interpolation) via an O(n) partition."""
+    pos = q / 100.0 * (len(x) - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, len(x) - 1)
+    part = np.partition(x, [lo, hi])
+    return float(part[lo] + (part[hi] - part[lo]) * (pos - lo))
+
+
 def simulate(trace: Trace | PreparedTrace | str | Path, config: Mapping[str, Any] | None = None,
              spec: str | MemSpec = "DDR3-1600") -> DramResult:
     """Simulate ``trace`` (Trace, kind name or .stl path) under ``config`` (missing knobs default)."""
     pt = trace if isinstance(trace, PreparedTrace) else prepare(trace, spec)
-    res, lat = _run(pt, encode_config(validate_config(config)))
+    res, lat = _run(pt, encode_config(config or {}))
     return _result(pt, res, lat)
 
 
@@ -115,7 +125,7 @@ def simulate_many(trace: Trace | PreparedTrace | str | Path, configs: Sequence[M
     """Simulate one trace under many configurations (trace decoded once; identical results
     to calling :func:`simulate` for each)."""
     pt = trace if isinstance(trace, PreparedTrace) else prepare(trace, spec)
-    encoded = [encode_config(validate_config(c)) for c in configs]
+    encoded = [encode_config(c) for c in configs]
     out = []
     for cfg in encoded:
         res, lat = _run(pt, cfg)

@@ -26,7 +26,7 @@ C_PAGE, C_SCHED, C_BUF, C_RBS, C_RESPQ, C_REF, C_POST, C_PULL, C_ARB, C_MAT = ra
 N_RESULTS = 10
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, track_open, lat_out):
     """Simulate; returns the result vector and fills ``lat_out`` with per-request latency."""
     n = arr.shape[0]
@@ -75,6 +75,12 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
     cur = np.full(nbanks, -1, np.int64)
     keep = np.zeros(nbanks, np.bool_)
     bcmd = np.zeros(nbanks, np.int64)
+    dirty = np.zeros(nbanks, np.bool_)
+    dlist = np.zeros(nbanks, np.int64)
+    dn = 0
+    alist = np.zeros(nbanks, np.int64)
+    apos = np.zeros(nbanks, np.int64)
+    acount = 0
     blocal = np.full(nbanks, INF, np.int64)
     close_at = np.full(nbanks, INF, np.int64)  # scheduled implicit close (energy accounting)
     # timing history
@@ -133,14 +139,6 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
         # also re-entered right after a column command freed a slot in the same cycle
         ta = INF
         while nxt < n:
-            entry = max(arr[nxt], entry_last)
-            if arb != 0 and nxt >= mat:
-                if ndeliv <= nxt - mat:
-                    break  # MaxActiveTransactions reached: wait for a response
-                entry = max(entry, deliv[nxt - mat])
-            if arb == 0:
-                entry = max(entry, acc_last)
-            rdy = max(entry, acc_last)
             if bufk == 0:
                 space = qn[last_bank] < rbs
             elif bufk == 1:
@@ -149,6 +147,14 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                 space = total < rbs
             if not space:
                 break  # backpressure until a column command frees a slot
+            entry = max(arr[nxt], entry_last)
+            if arb != 0 and nxt >= mat:
+                if ndeliv <= nxt - mat:
+                    break  # MaxActiveTransactions reached: wait for a response
+                entry = max(entry, deliv[nxt - mat])
+            if arb == 0:
+                entry = max(entry, acc_last)
+            rdy = max(entry, acc_last)
             if rdy > t:
                 ta = rdy
                 break
@@ -165,14 +171,88 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
             acc_last = t
             nxt += 1
             if not blocked:
-                bcmd[b], blocal[b] = _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open, open_row,
-                                                 cur, keep, grp_last_write, b_act, b_pre, b_rd, b_wr,
-                                                 RCD, RP, RAS, RC, RTP, WRPRE)
+                if not dirty[b]:
+                    dirty[b] = True
+                    dlist[dn] = b
+                    dn += 1
         if again:
             again = False
             tr = INF if refresh == 0 else max(rm_next, t + 1)
         else:
             tr = INF
+        # ---- bank machines whose state or buffer changed pick request and command
+        # (DRAMSys BankMachine::start with the scheduler's getNextRequest)
+        for di in range(dn):
+            b = dlist[di]
+            dirty[b] = False
+            m = qn[b]
+            nc = NOP
+            nt_b = INF
+            if not blocked and m > 0:
+                pick = qb[b, 0]
+                if sched != 0 and is_open[b]:
+                    r = open_row[b]
+                    first_hit = -1
+                    grp_hit = -1
+                    for k in range(m):
+                        q = qb[b, k]
+                        if row[q] == r:
+                            if first_hit < 0:
+                                first_hit = q
+                                if sched == 1:
+                                    break
+                            if sched == 2 and isw[q] == grp_last_write:
+                                hazard = False
+                                for j in range(k):
+                                    q2 = qb[b, j]
+                                    if row[q2] == r and addr[q2] == addr[q]:
+                                        hazard = True
+                                        break
+                                if not hazard:
+                                    grp_hit = q
+                                    break
+                    if grp_hit >= 0:
+                        pick = grp_hit
+                    elif first_hit >= 0:
+                        pick = first_hit
+                if not keep[b] or row[pick] == open_row[b]:
+                    cur[b] = pick
+                p = cur[b]
+                if not is_open[b]:
+                    nc = ACT
+                    nt_b = max(b_pre[b] + RP, b_act[b] + RC)
+                elif row[p] != open_row[b]:
+                    nc = PRE
+                    nt_b = max(b_act[b] + RAS, b_rd[b] + RTP, b_wr[b] + WRPRE)
+                else:
+                    auto = page == 2
+                    if page == 1 or page == 3:
+                        hits = 0
+                        for k in range(m):
+                            if row[qb[b, k]] == open_row[b]:
+                                hits += 1
+                        if page == 1:
+                            auto = m >= 2 and hits < 2  # OpenAdaptive: a request waits, no further hit
+                        else:
+                            auto = hits < 2  # ClosedAdaptive: no further row hit
+                    if isw[p]:
+                        nc = WRA if auto else WR
+                    else:
+                        nc = RDA if auto else RD
+                    nt_b = b_act[b] + RCD
+            # keep the list of banks holding a command up to date
+            if nc == NOP and bcmd[b] != NOP:
+                last = alist[acount - 1]
+                alist[apos[b]] = last
+                apos[last] = apos[b]
+                acount -= 1
+            elif nc != NOP and bcmd[b] == NOP:
+                alist[acount] = b
+                apos[b] = acount
+                acount += 1
+            bcmd[b] = nc
+            blocal[b] = nt_b
+        dn = 0
         # ---- (3) refresh manager
         if refresh == 1 and tr == INF:
             tr = max(rm_next, t + 1)
@@ -194,6 +274,7 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                             for b in range(nbanks):
                                 bcmd[b] = NOP
                                 blocal[b] = INF
+                            acount = 0
                     elif busy:
                         do = False
                         flex += 1
@@ -237,10 +318,19 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
             best_t = max(rtime, floor)
             best_b = -1
             best_id = -1
-        for b in range(nbanks):
-            c = bcmd[b]
-            tb = max(blocal[b], e_cls[c])
-            if ngroups > 1 and c != NOP:
+        if ngroups == 1:
+            for ai in range(acount):
+                b = alist[ai]
+                tb = max(blocal[b], e_cls[bcmd[b]])
+                if tb < best_t or (tb == best_t and cur[b] < best_id):
+                    best_t = tb
+                    best_b = b
+                    best_id = cur[b]
+        else:
+            for ai in range(acount):
+                b = alist[ai]
+                c = bcmd[b]
+                tb = max(blocal[b], e_cls[c])
                 g = b // banks_per_group
                 if c == ACT:
                     tb = max(tb, g_act[g] + RRDL)
@@ -248,10 +338,10 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                     tb = max(tb, g_rd[g] + CCDL, g_wr[g] + WL + BL2 + WTRL)
                 elif c == WR or c == WRA:
                     tb = max(tb, g_wr[g] + CCDL)
-            if tb < best_t or (tb == best_t and cur[b] < best_id):
-                best_t = tb
-                best_b = b
-                best_id = cur[b]
+                if tb < best_t or (tb == best_t and cur[b] < best_id):
+                    best_t = tb
+                    best_b = b
+                    best_id = cur[b]
         if best_t > t and (ta <= best_t or tr <= best_t):
             # a request or the refresh manager acts first: go there and decide again
             t = min(ta, tr)
@@ -295,9 +385,10 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                     rm_pulled = False
                     rm_next += REFI
                 for b in range(nbanks):
-                    bcmd[b], blocal[b] = _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open,
-                                                     open_row, cur, keep, grp_last_write, b_act, b_pre,
-                                                     b_rd, b_wr, RCD, RP, RAS, RC, RTP, WRPRE)
+                    if not dirty[b]:
+                        dirty[b] = True
+                        dlist[dn] = b
+                        dn += 1
             rcmd = NOP
             t += 1
             continue
@@ -388,16 +479,15 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
             if sched == 2 and not blocked:
                 for b2 in range(nbanks):
                     if b2 != b:
-                        bcmd[b2], blocal[b2] = _bank_start(b2, qb, qn, row, addr, isw, page, sched, is_open,
-                                                           open_row, cur, keep, grp_last_write, b_act, b_pre,
-                                                           b_rd, b_wr, RCD, RP, RAS, RC, RTP, WRPRE)
+                        if not dirty[b2]:
+                            dirty[b2] = True
+                            dlist[dn] = b2
+                            dn += 1
         if not blocked:
-            bcmd[b], blocal[b] = _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open, open_row,
-                                             cur, keep, grp_last_write, b_act, b_pre, b_rd, b_wr,
-                                             RCD, RP, RAS, RC, RTP, WRPRE)
-        else:
-            bcmd[b] = NOP
-            blocal[b] = INF
+            if not dirty[b]:
+                dirty[b] = True
+                dlist[dn] = b
+                dn += 1
         if c == ACT or c == PRE:
             t += 1
         else:
@@ -437,64 +527,3 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
     res[R_LATSUM] = latsum
     res[R_MAXLAT] = maxlat
     return res
-
-
-@njit(cache=True, inline="always")
-def _bank_start(b, qb, qn, row, addr, isw, page, sched, is_open, open_row, cur, keep, last_write,
-                b_act, b_pre, b_rd, b_wr, RCD, RP, RAS, RC, RTP, WRPRE):
-    """DRAMSys BankMachine::start: choose the request and the next command of bank ``b``."""
-    m = qn[b]
-    if m == 0:
-        return NOP, INF
-    # scheduler: getNextRequest
-    pick = qb[b, 0]
-    if sched != 0 and is_open[b]:
-        r = open_row[b]
-        first_hit = -1
-        for k in range(m):
-            q = qb[b, k]
-            if row[q] == r:
-                if first_hit < 0:
-                    first_hit = q
-                    if sched == 1:
-                        break
-                if sched == 2 and isw[q] == last_write:
-                    hazard = False
-                    for j in range(k):
-                        q2 = qb[b, j]
-                        if row[q2] == r and addr[q2] == addr[q]:
-                            hazard = True
-                            break
-                    if not hazard:
-                        first_hit = -2 - q
-                        break
-        if first_hit <= -2:
-            pick = -2 - first_hit
-        elif first_hit >= 0:
-            pick = first_hit
-    if keep[b]:
-        if row[pick] == open_row[b]:
-            cur[b] = pick
-    else:
-        cur[b] = pick
-    p = cur[b]
-    if not is_open[b]:
-        return ACT, max(b_pre[b] + RP, b_act[b] + RC)
-    col = max(b_act[b] + RCD, np.int64(0))
-    if row[p] != open_row[b]:
-        return PRE, max(b_act[b] + RAS, b_rd[b] + RTP, b_wr[b] + WRPRE)
-    auto = False
-    if page == 2:
-        auto = True
-    elif page == 1 or page == 3:
-        hits = 0
-        for k in range(m):
-            if row[qb[b, k]] == open_row[b]:
-                hits += 1
-        if page == 1:
-            auto = m >= 2 and hits < 2
-        else:
-            auto = hits < 2
-    if isw[p]:
-        return (WRA if auto else WR), col
-    return (RDA if auto else RD), col

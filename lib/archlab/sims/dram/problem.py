@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from archlab.problem import BaseProblem, Metrics
-from archlab.sims.dram.config import KNOBS
+from archlab.sims.dram.config import KNOBS, canonical_key
 from archlab.sims.dram.controller import DramResult, prepare, simulate_many
 from archlab.sims.dram.specs import get_spec
 from archlab.sims.dram.trace import Trace, resolve_trace
 from archlab.space import Config
 
 OBJECTIVES = {"latency": "makespan_ns", "power": "avg_power_mW", "energy": "energy_pJ"}
+MEMO_LIMIT = 500_000
 DEFAULT_TARGET_FRACTION = 0.8
 """Default target: 80% of the default configuration's value for each objective."""
 
@@ -52,6 +53,7 @@ class DramProblem(BaseProblem):
         self.n_requests = len(self.trace)
         self.trace_seed = trace_seed
         self._prepared = prepare(self.trace, self.spec)
+        self._cache: dict[tuple, Metrics] = {}
         self.target = self._resolve_target(target)
 
     def _resolve_target(self, target: float | Mapping[str, float] | None) -> dict[str, float]:
@@ -83,10 +85,17 @@ class DramProblem(BaseProblem):
         return self.evaluate_many([config], seed)[0]
 
     def evaluate_many(self, configs: Sequence[Config], seed: int = 0) -> list[Metrics]:
-        """Batch path: the trace is decoded once, every config runs the numba kernel."""
-        for c in configs:
-            self.space.validate(c)
-        return [self._metrics(r) for r in simulate_many(self._prepared, configs)]
+        """Batch path: the trace is decoded once and every configuration the simulator has
+        not seen (up to :func:`~archlab.sims.dram.config.canonical_key`) runs the numba kernel;
+        repeats are answered from a per-instance memo (results are deterministic)."""
+        keys = [canonical_key(self.space.validate(c)) for c in configs]
+        todo = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        if todo:
+            results = simulate_many(self._prepared, [dict(zip(self.space.names, k)) for k in todo])
+            if len(self._cache) + len(todo) > MEMO_LIMIT:
+                self._cache.clear()
+            self._cache.update(zip(todo, (self._metrics(r) for r in results)))
+        return [dict(self._cache[k]) for k in keys]
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "trace": self.trace_label, "trace_digest": self.trace.digest(),

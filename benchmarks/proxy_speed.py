@@ -1,0 +1,52 @@
+"""Proxy vs simulator throughput on the DRAM problem (prints a table).
+
+Fits each proxy kind on ``--train`` uniform-random simulations of one trace, then times
+``evaluate_many`` (batched) and ``evaluate`` (one at a time) of the simulator and of each
+proxy on the same ``--batch`` random configurations, single-threaded, back to back.
+
+    .venv/bin/python benchmarks/proxy_speed.py --trace random --train 1000 --batch 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from archlab.sims.dram import DramProblem
+from archlab.sims.proxy import FeatureEncoder, ProxyProblem
+from archlab.sims.proxy_eval import fit_metrics, speed_table
+from threadpoolctl import threadpool_limits
+
+METRICS = ("makespan_ns", "energy_pJ", "avg_power_mW")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trace", default="random")
+    ap.add_argument("--train", type=int, default=1000)
+    ap.add_argument("--batch", type=int, default=2000)
+    ap.add_argument("--single", type=int, default=100)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    threadpool_limits(1)
+    sim = DramProblem(a.trace)
+    rng = np.random.default_rng(a.seed)
+    train = sim.space.sample_many(rng, a.train)
+    t0 = time.perf_counter()
+    metrics = sim.evaluate_many(train)
+    print(f"simulated {a.train} training configs of trace {a.trace!r} in {time.perf_counter() - t0:.1f} s")
+    X = FeatureEncoder(sim.space).transform(train)
+    Y = {m: np.array([r[m] for r in metrics]) for m in METRICS}
+    problems = {"simulator": sim}
+    for kind in ("rf", "gbr", "mlp"):
+        problems[f"proxy {kind}"] = ProxyProblem.imitating(sim, fit_metrics(kind, X, Y, seed=a.seed))
+    table = speed_table(problems, sim.space.sample_many(rng, a.batch), repeats=a.repeats, single=a.single)
+    base = table[table.problem == "simulator"].set_index("mode")["evals_per_s"]
+    table["speedup"] = [r.evals_per_s / base[r.mode] for r in table.itertuples()]
+    print(table.round(2).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
