@@ -13,7 +13,7 @@ SMALL = Space([
 
 # hyperparameters that keep the model-based searchers quick in tests
 FAST: dict[str, dict] = {
-    "bo": {"n_init": 4, "fit_maxiter": 10, "refit_every": 3, "pool_size": 256, "n_local": 16, "local_rounds": 1},
+    "bo": {"n_init": 4, "fit_maxiter": 10, "refit_every": 5, "pool_size": 256, "n_local": 16, "local_rounds": 1},
     "ppo": {"batch": 8, "epochs": 2},
     "marl": {"batch": 8, "epochs": 2},
     "nsga2": {"population": 6},

@@ -173,3 +173,13 @@ def test_schema_rejects_invented_power_and_unknown_columns():
     with pytest.raises(schema.SchemaError, match="'M': must be a positive"):
         schema.validate(schema.from_records([{"M": 0, "N": 1, "K": 1}]))
     assert isinstance(schema.empty(), pd.DataFrame) and list(schema.empty().columns) == schema.NAMES
+
+
+def test_nvml_unavailable_is_reported():
+    try:
+        s = sensors.NvmlSensor()
+    except sensors.SensorUnavailable as e:
+        assert "NVML" in str(e)
+    else:  # pragma: no cover - a GPU host
+        s.close()
+        pytest.skip("NVML is available here")

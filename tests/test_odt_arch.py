@@ -3,7 +3,6 @@
 import re
 
 import pytest
-
 from archlab import paths
 from archlab.odt.arch import MODELS, arch
 

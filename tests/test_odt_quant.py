@@ -2,7 +2,6 @@
 
 import torch
 import torch.nn.functional as F
-
 from archlab.odt.arch import arch
 from archlab.odt.nets import ActQ, Net, fold_bn
 from archlab.odt.quant import LeanConv, QuantAct, int8_state, project_int8, quantize, real_weight
@@ -98,7 +97,7 @@ def test_frozen_parts_keep_no_activations():
     apply_scheme(q, Scheme(6, (47,), (1.0,)))
     assert any(dt == torch.int8 for _, dt, _ in _saved_bytes(q, x[:2]).values())  # the int8 input of conv 47
     apply_scheme(q, full(a))
-    assert sum(v[0] for v in _saved_bytes(q, x[:2]).values()) > 10 * sum(v[0] for v in saved.values())
+    assert sum(v[0] for v in _saved_bytes(q, x[:2]).values()) > 5 * sum(v[0] for v in saved.values())
 
 
 def test_update_modes():

@@ -117,10 +117,11 @@ def test_split_by_config_keeps_duplicates_together():
 @pytest.mark.parametrize("kind", ["rf", "gbr", "mlp"])
 def test_regressors_learn_a_smooth_function(kind):
     rng = np.random.default_rng(0)
-    X = rng.random((300, 3))
+    X = rng.random((200, 3))
     y = np.exp(1 + X @ np.array([1.0, 0.5, -0.3]))
-    models = fit_metrics(kind, X[:240], {"y": y[:240]}, seed=0, rf_trees=50, gbr_iter=100, mlp_iter=300)
-    e = errors(y[240:], models["y"].predict(X[240:]))
+    models = fit_metrics(kind, X[:160], {"y": y[:160]}, seed=0, rf_trees=40, gbr_iter=80, mlp_hidden=(32,),
+                         mlp_iter=200)
+    e = errors(y[160:], models["y"].predict(X[160:]))
     assert e["mape_pct"] < 8 and e["spearman"] > 0.95
     with pytest.raises(ValueError, match="allowed: rf, gbr, mlp"):
         make_regressor("svm")
@@ -129,13 +130,13 @@ def test_regressors_learn_a_smooth_function(kind):
 @pytest.fixture(scope="module")
 def synthetic_log():
     make = lambda w, o: SyntheticProblem(workload=w, objective=o)  # noqa: E731
-    return mini_sweep_log(make, ["a", "b"], "latency", ["random"], seeds=2, budget=150, seed0=5)
+    return mini_sweep_log(make, ["a", "b"], "latency", ["random"], seeds=2, budget=100, seed0=5)
 
 
 def test_mini_sweep_log_has_store_columns(synthetic_log):
     for col in ["workload", "objective", "searcher", "seed", "step", "knob.PagePolicy", "latency_ns", "reward"]:
         assert col in synthetic_log
-    assert len(synthetic_log) == 2 * 2 * 150
+    assert len(synthetic_log) == 2 * 2 * 100
     assert logged_target(synthetic_log, "a", "latency") == {"latency_ns": 60.0}
     assert logged_target(synthetic_log, "zz", "latency") is None
 
@@ -207,3 +208,17 @@ def test_restricted_proxy_predicts_only_requested_metrics():
     assert only.target == {"lat_ns": 3.0} and only.objectives == ("lat_ns",)
     with pytest.raises(ValueError, match="no regressor"):
         prob.restricted(["x_ns"])
+
+
+def test_cache_predicts_each_config_once():
+    sp = _space()
+    lat = _CountingLinear([1, 2, 3, 4, 5])
+    cached = ProxyProblem({"lat_ns": lat}, sp, ["lat_ns"], cache=True)
+    a, b = {"P": "a", "M": 1, "R": 1}, {"P": "b", "M": 2, "R": 2}
+    first = cached.evaluate_many([a, b, a])
+    assert lat.calls == 1 and first[0] == first[2]
+    assert cached.evaluate(b) == first[1] and lat.calls == 1
+    assert cached.evaluate({"P": "c", "M": 4, "R": 3}) and lat.calls == 2
+    plain = ProxyProblem({"lat_ns": lat}, sp, ["lat_ns"])
+    assert plain.evaluate_many([a, b]) == first[:2] and lat.calls == 3
+    assert plain.restricted(["lat_ns"]).cache is None and cached.restricted(["lat_ns"]).cache == {}

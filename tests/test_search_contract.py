@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from archlab import search
 from archlab.problem import BaseProblem
 from archlab.space import SpaceError

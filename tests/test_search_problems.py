@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from archlab import search
 from archlab.problem import Problem
 from archlab.search import synthetic
@@ -24,10 +23,25 @@ def test_every_searcher_runs_on_dram(dram, name):
     hp = dict(FAST.get(name, {}))
     if name == "nsga2":
         hp["objectives"] = ("makespan_ns", "energy_pJ")
-    df = search.run(dram, search.make(name, dram.space, seed=1, **hp), 10)
-    assert len(df) == 10 and df["reward"].between(0, 1).all()
+    df = search.run(dram, search.make(name, dram.space, seed=1, **hp), 8)
+    assert len(df) == 8 and df["reward"].between(0, 1).all()
     assert {"makespan_ns", "reward", "best_reward", "wall_s", *dram.space.names} <= set(df.columns)
     assert all(dram.space.contains(c) for c in df[dram.space.names].to_dict("records"))
+
+
+@pytest.mark.parametrize("name", search.names())
+def test_every_searcher_handles_the_accel_space(name):
+    """ZigZag evaluations take seconds, so this checks the interface on AccelProblem's real
+    space with a stand-in reward (closeness to the tpu_like default point)."""
+    from archlab.sims.accel.problem import AccelProblem
+
+    space = AccelProblem(cache=False).space
+    ref = space.to_index(space.default())
+    s = search.make(name, space, seed=0, **FAST.get(name, {}))
+    for _ in range(8):
+        c = s.ask()
+        assert space.contains(c)
+        s.tell(c, float(np.mean(space.to_index(c) == ref)), {})
 
 
 @pytest.mark.parametrize("name", sorted(synthetic.PROBLEMS))

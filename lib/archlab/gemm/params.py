@@ -34,12 +34,11 @@ class CpuSweep(Section):
 class CudaSweep(Section):
     """GPU sweep (run on a GPU machine: `archlab gemm measure --backend cuda --reference`)."""
 
-    shapes: list[tuple[int, int, int]] = [(1024, 1024, 1024), (2048, 2048, 2048), (4096, 4096, 4096),
-                                          (8192, 8192, 1024), (4096, 1024, 8192), (512, 8192, 2048)]
-    blocks: list[tuple[int, int, int]] = [(16, 16, 16), (32, 32, 32), (64, 64, 32), (128, 128, 32),
-                                          (128, 64, 32), (64, 128, 64)]
+    shapes: list[tuple[int, int, int]] = [(2048, 2048, 2048), (4096, 4096, 4096), (8192, 8192, 1024),
+                                          (1024, 8192, 4096)]
+    blocks: list[tuple[int, int, int]] = [(32, 32, 32), (64, 64, 32), (128, 128, 32), (128, 64, 64)]
     warps: list[int] = [4, 8]
-    stages: list[int] = [2, 3]
+    stages: list[int] = [3]
     dtypes: list[Literal["float32", "float16", "bfloat16"]] = ["float32", "float16"]
     repeats: int = Field(20, ge=1)
     duration_s: float = Field(2.0, gt=0, description="steady repeated-kernel loop per configuration")

@@ -131,11 +131,11 @@ def _ranks(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def winners(s: pd.DataFrame, which: str = "tuned") -> pd.DataFrame:
-    """For each (task, seed): each searcher's score under ``which`` hp and the winner(s)."""
-    if which == "tuned":
-        sel = s.groupby(["task", "seed", "searcher"], as_index=False)["norm_best"].max()
-    else:
-        sel = select(s, which)[["task", "seed", "searcher", "norm_best"]]
+    """For each (task, seed): each searcher's score with its ``default`` or ``tuned`` draw and
+    the winner(s) (``a+b`` when tied)."""
+    if which not in ("default", "tuned"):
+        raise ValueError(f"which={which!r}: allowed: default, tuned")
+    sel = select(s, which)[["task", "seed", "searcher", "norm_best"]]
     wide = sel.pivot_table(index=["task", "seed"], columns="searcher", values="norm_best")
     wide = wide.dropna(axis=0, how="any")
     _, wins = _ranks(wide.to_numpy())
@@ -149,7 +149,9 @@ def lottery(s: pd.DataFrame, resamples: int = 2000, seed: int = 0) -> dict[str, 
 
     Returns ``p_best`` (per searcher: probability of being best with a random draw, with
     tuned hyperparameters, with defaults), ``ranks`` (searcher x rank probabilities under a
-    random draw) and ``per_task`` (p_best per task and searcher under a random draw).
+    random draw), ``per_task`` (p_best per task and searcher under a random draw) and
+    ``agreement``: the probability that the winner under a random draw (ties split) is also
+    the winner with tuned hyperparameters.
     """
     rng = np.random.default_rng(seed)
     names = sorted(s["searcher"].unique())
@@ -167,7 +169,8 @@ def lottery(s: pd.DataFrame, resamples: int = 2000, seed: int = 0) -> dict[str, 
         win_rows.append({"task": task, "seed": sd, **dict(zip(names, wins.mean(axis=0)))})
         if (task, sd) in tuned.index:
             tw = set(tuned.loc[(task, sd), "winner"].split("+"))
-            agree.append(float(np.mean([any(names[k] in tw for k in np.flatnonzero(w > 0)) for w in wins])))
+            member = np.array([n in tw for n in names], dtype=float)
+            agree.append(float((wins @ member).mean()))  # P(a random-draw winner, ties split, is a tuned winner)
     if not win_rows:
         raise ValueError("lottery: no (task, seed) has every searcher; run the sweep further")
     per = pd.DataFrame(win_rows)

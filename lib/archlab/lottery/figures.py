@@ -19,6 +19,7 @@ def target_share(shares: pd.DataFrame) -> plt.Figure:
     ax.set(ylim=(0, 1.05), ylabel="share of runs meeting target", xlabel="",
            title="Does every searcher reach the target when tuned?")
     ax.legend(title="", loc="lower right", fontsize=8)
+    ax.tick_params(axis="x", labelrotation=30)
     fig.tight_layout()
     return fig
 
@@ -36,6 +37,7 @@ def distribution(s: pd.DataFrame, max_tasks: int = 6) -> plt.Figure:
         sns.stripplot(d, x="searcher", y="norm_best", order=order, hue="met_target", hue_order=[False, True],
                       size=3, jitter=0.25, alpha=0.7, ax=ax, legend=ax is axes[0, 0])
         ax.set(title=task, xlabel="", ylabel="best / best known", ylim=(None, 1.02))
+        ax.tick_params(axis="x", labelrotation=30)
     if axes[0, 0].get_legend() is not None:
         axes[0, 0].legend(title="met target", fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -81,6 +83,7 @@ def lottery(result: dict) -> plt.Figure:
     sns.barplot(p, x="searcher", y="p", hue="hp", hue_order=[HP_LABEL[h] for h in HP_ORDER], ax=axes[0])
     axes[0].set(ylabel="P(best on a task and seed)", xlabel="", title="Who wins depends on the hp draw")
     axes[0].legend(fontsize=8, title="")
+    axes[0].tick_params(axis="x", labelrotation=30)
     r = result["ranks"]
     sns.heatmap(r, annot=True, fmt=".2f", cmap="mako_r", vmin=0, vmax=1, cbar=False, ax=axes[1])
     axes[1].set(xlabel="rank (1 = best)", ylabel="", title="Rank distribution, random hp draw")

@@ -30,9 +30,9 @@ class PretrainParams(Section):
 class SearchParams(Section):
     """Contribution analysis and evolutionary search of sparse schemes."""
 
-    bias_depths: list[int] = Field(default_factory=lambda: [6, 12, 25, 51], min_length=1)
+    bias_depths: list[int] = Field(default_factory=lambda: [6, 12, 25], min_length=1)
     base_bias: int = Field(25, ge=0, description="bias depth the weight contributions are measured on")
-    layers: list[int] = Field(default_factory=lambda: [36, 39, 42, 45, 48, 50])
+    layers: list[int] = Field(default_factory=lambda: [36, 42, 48])
     ratios: list[float] = Field(default_factory=lambda: [0.25, 1.0], min_length=1)
     epochs: int = Field(2, ge=1, le=100, description="fine-tuning epochs per contribution run")
     budgets_kb: list[float] = Field(default_factory=lambda: [32.0, 64.0, 128.0], min_length=1)
@@ -66,11 +66,12 @@ class OdtParams(Section):
     n_test: int = Field(400, ge=8, le=880)
     epochs: int = Field(3, ge=1, le=200)
     batch: int = Field(32, ge=1, le=1024)
-    lr: float = Field(0.05, gt=0, le=10, description="SGD / SGD-M / QAS learning rate")
+    lr: float = Field(0.01, gt=0, le=10, description="SGD / SGD-M / QAS learning rate")
     momentum: float = Field(0.9, ge=0, lt=1)
     adam_lr: float = Field(1e-3, gt=0, le=1)
     opt_scheme: Literal["full", "last_k"] = Field("full", description="scheme of the optimizer comparison")
-    last_k: list[int] = Field(default_factory=lambda: [6, 12, 24], description="last-k-layers baselines")
+    last_k: list[int] = Field(default_factory=lambda: [6, 12, 24], min_length=1,
+                              description="last-k-layers baselines (the largest k also drives the precision runs)")
     bias_only: list[int] = Field(default_factory=lambda: [12, 51], description="bias-only depths")
     precisions: list[Literal["fp32", "bf16", "fp16"]] = Field(default_factory=lambda: ["fp32", "bf16", "fp16"])
     loss_scale: float = Field(4096.0, gt=0)

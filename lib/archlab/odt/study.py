@@ -141,15 +141,15 @@ def searched_schemes(ctx: Context, c: sparse.Contributions) -> dict[float, Schem
 def pareto(ctx: Context, searched: dict[float, Scheme]) -> pd.DataFrame:
     """Accuracy (int8 + QAS, true int8 updates) vs analytic extra memory of each scheme."""
     a, P = ctx.train_arch, ctx.P
-    runs = [("classifier only", sparse.classifier_only())]
-    runs += [(f"bias-only (last {k})", sparse.bias_only(a, min(k, a.n_convs))) for k in P.bias_only]
-    runs += [(f"last {k} layers", sparse.last_k(a, min(k, a.n_convs))) for k in P.last_k]
-    runs += [("full update", sparse.full(a))]
-    runs += [(f"searched @ {b:g} KiB", s) for b, s in searched.items()]
+    runs = [("classifier only", "classifier only", sparse.classifier_only())]
+    runs += [(f"bias-only (last {k})", "bias-only", sparse.bias_only(a, min(k, a.n_convs))) for k in P.bias_only]
+    runs += [(f"last {k} layers", "last-k layers", sparse.last_k(a, min(k, a.n_convs))) for k in P.last_k]
+    runs += [("full update", "full update", sparse.full(a))]
+    runs += [(f"searched @ {b:g} KiB", "searched", s) for b, s in searched.items()]
     run = _train_eval(ctx, P.epochs)
     rows = []
-    for kind, s in runs:
-        rows.append({"scheme": kind, "label": s.label(), "family": kind.split(" ")[0],
+    for kind, family, s in runs:
+        rows.append({"scheme": kind, "label": s.label(), "family": family,
                      "extra_memory_kb": scheme_memory(ctx, s), "accuracy": run(s),
                      "train_macs_M": train_macs(ctx.deploy_arch, s)["total"] / 1e6})
     return pd.DataFrame(rows)
@@ -204,7 +204,8 @@ def precision_comparison(ctx: Context) -> pd.DataFrame:
     P = ctx.P
     rows = []
     for prec in P.precisions:
-        r = finetune(ctx.fnet, ctx.data, opt_scheme(ctx), opt="sgdm", lr=P.lr, momentum=P.momentum,
+        r = finetune(ctx.fnet, ctx.data, sparse.last_k(ctx.train_arch, max(P.last_k)), opt="sgdm", lr=P.lr,
+                     momentum=P.momentum,
                      precision=prec, loss_scale=P.loss_scale, **_kw(ctx))
         rows.append({"precision": prec, "accuracy": r["acc"], "final_loss": r["final_loss"],
                      "s_per_step": r["s_per_step"], "skipped_steps": r["skipped"],

@@ -28,19 +28,18 @@ class AntColony(Searcher):
 
     name = "aco"
     hyperparameters = Space([
-        Integer("ants", low=1, high=512, default=16),
+        Integer("ants", low=2, high=128, default=16),
         Real("evaporation", low=0.01, high=1.0, default=0.1),
         Real("greediness", low=0.0, high=1.0, default=0.1),
         Real("alpha", low=0.1, high=5.0, default=1.0),
-        Real("pheromone_init", low=0.01, high=100.0, log=True, default=1.0),
-        Real("min_ratio", low=0.0, high=1.0, default=0.02),
+        Real("pheromone_init", low=0.1, high=10.0, log=True, default=1.0),
+        Real("min_ratio", low=0.0, high=0.5, default=0.02),
     ])
 
     def __init__(self, space: Space, seed: int = 0, **hp: Any) -> None:
         super().__init__(space, seed, **hp)
         self.lat = Lattice(space, self.name)
         self.tau = [np.full(int(n), self.hp["pheromone_init"]) for n in self.lat.cards]
-        self._cum: list[np.ndarray] = []
         self._refresh()
         self.colony: list[tuple[np.ndarray, float]] = []
         self.best: tuple[np.ndarray, float] | None = None
@@ -48,16 +47,17 @@ class AntColony(Searcher):
     def _refresh(self) -> None:
         """Cache argmax and cumulative choice probabilities per knob."""
         a = self.hp["alpha"]
-        self._cum = [np.cumsum(t**a) / np.sum(t**a) for t in self.tau]
-        self._argmax = [int(np.argmax(t)) for t in self.tau]
+        cum = np.ones((self.lat.d, int(self.lat.cards.max())))  # padded with 1: never below u < 1
+        for i, t in enumerate(self.tau):
+            w = t**a
+            cum[i, : len(t)] = np.cumsum(w) / w.sum()
+        self._cum = cum
+        self._argmax = np.array([int(np.argmax(t)) for t in self.tau])
 
     def _ask(self) -> Config:
         u = self.rng.random((2, self.lat.d))
-        q0 = self.hp["greediness"]
-        idx = [self._argmax[i] if u[0, i] < q0 else int(np.searchsorted(c, u[1, i] * c[-1], side="right"))
-               for i, c in enumerate(self._cum)]
-        idx = [min(j, int(n) - 1) for j, n in zip(idx, self.lat.cards)]
-        return self.lat.decode(idx)
+        roulette = np.minimum((self._cum <= u[1][:, None]).sum(axis=1), self.lat.cards - 1)
+        return self.lat.decode(np.where(u[0] < self.hp["greediness"], self._argmax, roulette))
 
     def tell(self, config: Config, reward: float, metrics: Mapping[str, float] | None = None) -> None:
         idx = self.lat.encode(config)

@@ -44,14 +44,14 @@ class BayesOpt(Searcher):
 
     name = "bo"
     hyperparameters = Space([
-        Integer("n_init", low=1, high=512, default=10),
+        Integer("n_init", low=2, high=64, default=10),
         Categorical("acquisition", choices=("logei", "logpi"), default="logei"),
-        Integer("pool_size", low=16, high=100_000, default=2000),
-        Integer("n_local", low=0, high=10_000, default=256),
-        Integer("local_rounds", low=0, high=10, default=2),
+        Integer("pool_size", low=100, high=5000, default=1000),
+        Integer("n_local", low=0, high=1000, default=128),
+        Integer("local_rounds", low=0, high=5, default=2),
         Categorical("y_transform", choices=("log", "identity"), default="log"),
-        Integer("fit_maxiter", low=5, high=1000, default=50),
-        Integer("refit_every", low=1, high=100, default=4),
+        Integer("fit_maxiter", low=5, high=200, default=30),
+        Integer("refit_every", low=1, high=20, default=5),
     ])
 
     def __init__(self, space: Space, seed: int = 0, **hp: Any) -> None:
@@ -123,7 +123,9 @@ class BayesOpt(Searcher):
                 model.load_state_dict(self._hyper, strict=False)
             if self._hyper is None or len(self.y) - self._fit_n >= self.hp["refit_every"]:
                 mll = ExactMarginalLogLikelihood(model.likelihood, model)
-                fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": self.hp["fit_maxiter"]}})
+                # one deterministic L-BFGS attempt (no prior-sampled restarts); warnings resolved
+                fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": self.hp["fit_maxiter"]}},
+                                 max_attempts=1, warning_handler=lambda w: True)
                 self._fit_n = len(self.y)
                 self._hyper = {k: v.detach().clone() for k, v in model.state_dict().items()
                                if not k.startswith("outcome_transform")}

@@ -73,6 +73,8 @@ def run_search(
     seed: int = typer.Option(0, "--seed", help="searcher seed"),
     hp: list[str] = typer.Option([], "--set", help="hyperparameter KEY=VALUE (repeatable)"),
     arg: list[str] = typer.Option([], "--arg", help="problem constructor KEY=VALUE (repeatable)"),
+    objectives: str = typer.Option("", "--objectives",
+                                    help="nsga2 only: comma-separated metrics to minimize"),
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary"),
 ) -> None:
     """Run SEARCHER on PROBLEM for BUDGET evaluations and summarize the best point."""
@@ -82,7 +84,10 @@ def run_search(
 
     try:
         prob = make_problem(problem, **_pairs(arg, "--arg"))
-        s = search.make(searcher, prob.space, seed=seed, **_pairs(hp, "--set"))
+        extra = {"objectives": objectives} if objectives else {}
+        if extra and searcher != "nsga2":
+            fail(f"--objectives applies to nsga2 only, not {searcher!r}")
+        s = search.make(searcher, prob.space, seed=seed, **extra, **_pairs(hp, "--set"))
     except (KeyError, SpaceError, TypeError, ValueError) as e:
         fail(str(e.args[0]) if isinstance(e, KeyError) else str(e))
     df = search.run(prob, s, budget)

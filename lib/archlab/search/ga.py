@@ -28,12 +28,12 @@ class GeneticAlgorithm(Searcher):
 
     name = "ga"
     hyperparameters = Space([
-        Integer("population", low=2, high=1024, default=24),
+        Integer("population", low=4, high=128, default=24),
         Real("mutation_rate", low=0.0, high=1.0, default=0.15),
-        Integer("mutation_step", low=1, high=64, default=1),
+        Integer("mutation_step", low=1, high=8, default=1),
         Real("crossover_rate", low=0.0, high=1.0, default=0.8),
-        Integer("elitism", low=0, high=64, default=2),
-        Integer("tournament", low=1, high=16, default=3),
+        Integer("elitism", low=0, high=16, default=2),
+        Integer("tournament", low=1, high=8, default=3),
     ])
 
     def __init__(self, space: Space, seed: int = 0, **hp: Any) -> None:

@@ -75,8 +75,8 @@ class TPE(_OptunaSearcher):
 
     name = "tpe"
     hyperparameters = Space([
-        Integer("n_startup_trials", low=1, high=1000, default=10),
-        Integer("n_ei_candidates", low=1, high=1000, default=24),
+        Integer("n_startup_trials", low=1, high=100, default=10),
+        Integer("n_ei_candidates", low=4, high=256, default=24),
         Categorical("multivariate", choices=(True, False), default=True),
     ])
 
@@ -96,7 +96,7 @@ class NSGA2(_OptunaSearcher):
 
     name = "nsga2"
     hyperparameters = Space([
-        Integer("population", low=2, high=1000, default=24),
+        Integer("population", low=4, high=128, default=24),
         Real("mutation_prob", low=0.0, high=1.0, default=0.0),
         Real("crossover_prob", low=0.0, high=1.0, default=0.9),
         Real("swapping_prob", low=0.0, high=1.0, default=0.5),

@@ -23,8 +23,8 @@ class RandomWalk(Searcher):
 
     name = "random_walk"
     hyperparameters = Space([
-        Integer("n_changes", low=1, high=16, default=1),
-        Integer("step", low=1, high=64, default=1),
+        Integer("n_changes", low=1, high=8, default=1),
+        Integer("step", low=1, high=8, default=1),
         Real("restart_prob", low=0.0, high=1.0, default=0.0),
         Categorical("accept", choices=("always", "better"), default="always"),
     ])

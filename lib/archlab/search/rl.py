@@ -43,17 +43,17 @@ from archlab.space import Categorical, Config, Integer, Real, Space
 
 RL_HYPERPARAMETERS = [
     Categorical("formulation", choices=("one_step", "multi_step"), default="one_step"),
-    Real("lr", low=1e-5, high=1.0, log=True, default=0.01),
-    Real("entropy_coef", low=0.0, high=1.0, default=0.01),
-    Real("clip", low=0.01, high=1.0, default=0.2),
-    Integer("batch", low=2, high=4096, default=32),
-    Integer("epochs", low=1, high=64, default=4),
-    Integer("minibatches", low=1, high=64, default=2),
+    Real("lr", low=1e-4, high=0.1, log=True, default=0.01),
+    Real("entropy_coef", low=0.0, high=0.2, default=0.01),
+    Real("clip", low=0.05, high=0.5, default=0.2),
+    Integer("batch", low=4, high=256, default=32),
+    Integer("epochs", low=1, high=16, default=4),
+    Integer("minibatches", low=1, high=8, default=2),
     Real("gamma", low=0.0, high=1.0, default=0.9),
     Real("gae_lambda", low=0.0, high=1.0, default=0.95),
-    Integer("episode_len", low=1, high=1024, default=8),
-    Integer("hidden", low=4, high=512, default=32),
-    Real("vf_coef", low=0.0, high=10.0, default=0.5),
+    Integer("episode_len", low=2, high=64, default=8),
+    Integer("hidden", low=8, high=128, default=32),
+    Real("vf_coef", low=0.0, high=2.0, default=0.5),
 ]
 
 
@@ -248,7 +248,7 @@ class MultiAgentPPO(_PolicySearcher):
     """Decentralized PPO agents, one per group of ``group_size`` consecutive knobs."""
 
     name = "marl"
-    hyperparameters = Space([*RL_HYPERPARAMETERS, Integer("group_size", low=1, high=64, default=1)])
+    hyperparameters = Space([*RL_HYPERPARAMETERS, Integer("group_size", low=1, high=16, default=1)])
 
     def _groups(self) -> list[list[int]]:
         s = self.hp["group_size"]

@@ -102,12 +102,14 @@ class ProxyProblem(BaseProblem):
     without one). ``evaluate`` ignores ``seed``: a fitted proxy is deterministic.
     ``threads`` caps native thread pools (OpenMP/BLAS) during ``predict`` (``None`` = no cap):
     a one-row ``HistGradientBoostingRegressor.predict`` on a loaded machine otherwise spends
-    most of its time starting OpenMP threads.
+    most of its time starting OpenMP threads. ``cache=True`` memoizes predictions per
+    configuration (searchers revisit configurations; a one-row ``predict`` costs milliseconds):
+    off by default so throughput measurements time real predictions.
     """
 
     def __init__(self, regressors: Mapping[str, Regressor], space: Space,
                  objectives: Sequence[str], target: Mapping[str, float] | None = None,
-                 *, name: str = "proxy", threads: int | None = 1) -> None:
+                 *, name: str = "proxy", threads: int | None = 1, cache: bool = False) -> None:
         if not regressors:
             raise ValueError("ProxyProblem needs at least one regressor")
         for metric, model in regressors.items():
@@ -126,6 +128,7 @@ class ProxyProblem(BaseProblem):
         self.target = target
         self.name = name
         self.threads = threads
+        self.cache: dict[tuple, Metrics] | None = {} if cache else None
         self.encoder = FeatureEncoder(space)
 
     @classmethod
@@ -140,6 +143,15 @@ class ProxyProblem(BaseProblem):
         """One encoding of the batch and one ``predict`` call per metric."""
         if len(configs) == 0:
             return []
+        if self.cache is None:
+            return self._predict_configs(configs)
+        keys = [self.space.key(self.space.validate(c)) for c in configs]
+        todo = {k: c for k, c in zip(keys, configs) if k not in self.cache}
+        if todo:
+            self.cache.update(zip(todo, self._predict_configs(list(todo.values()))))
+        return [dict(self.cache[k]) for k in keys]
+
+    def _predict_configs(self, configs: Sequence[Config]) -> list[Metrics]:
         preds = self.predict_array(self.encoder.transform(configs))
         names = list(self.regressors)
         return [{m: float(preds[m][i]) for m in names} for i in range(len(configs))]
@@ -147,7 +159,7 @@ class ProxyProblem(BaseProblem):
     def predict_array(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Metric name -> predictions for an already encoded feature matrix."""
         out = {}
-        with _thread_cap(self.threads):
+        with thread_cap(self.threads):
             for metric, model in self.regressors.items():
                 out[metric] = np.asarray(model.predict(X), dtype=float).reshape(-1)
         for metric, y in out.items():
@@ -162,7 +174,7 @@ class ProxyProblem(BaseProblem):
             raise ValueError(f"no regressor for {missing}; have {sorted(self.regressors)}")
         return ProxyProblem({m: self.regressors[m] for m in metrics}, self.space, self.objectives,
                             {k: v for k, v in self.target.items() if k in metrics}, name=self.name,
-                            threads=self.threads)
+                            threads=self.threads, cache=self.cache is not None)
 
     def describe(self) -> dict[str, Any]:
         models = {m: {"class": type(r).__name__, "params": _params_digest(r)}
@@ -171,7 +183,8 @@ class ProxyProblem(BaseProblem):
                 "features": list(self.encoder.columns)}
 
 
-def _thread_cap(threads: int | None) -> Any:
+def thread_cap(threads: int | None) -> Any:
+    """Context capping native (OpenMP/BLAS) thread pools; ``None`` = no cap."""
     if threads is None:
         return contextlib.nullcontext()
     from threadpoolctl import threadpool_limits

@@ -30,7 +30,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from archlab.problem import Problem
-from archlab.sims.proxy import KNOB_PREFIX, FeatureEncoder
+from archlab.sims.proxy import KNOB_PREFIX, FeatureEncoder, thread_cap
 from archlab.space import Config, Space
 
 MODEL_KINDS = ("rf", "gbr", "mlp")
@@ -58,14 +58,18 @@ def make_regressor(kind: Literal["rf", "gbr", "mlp"], seed: int = 0, *, log_targ
 
 
 def fit_metrics(kind: str, X: np.ndarray, Y: Mapping[str, np.ndarray], seed: int = 0,
-                **hp: Any) -> dict[str, TransformedTargetRegressor]:
-    """One fitted regressor of ``kind`` per metric in ``Y`` (log target when all values > 0)."""
+                threads: int | None = 1, **hp: Any) -> dict[str, TransformedTargetRegressor]:
+    """One fitted regressor of ``kind`` per metric in ``Y`` (log target when all values > 0).
+
+    ``threads`` caps OpenMP/BLAS threads while fitting (``None`` = library default): on a
+    shared 2-core machine gradient boosting's OpenMP threads otherwise oversubscribe badly.
+    """
     if len(X) < 2:
         raise ValueError(f"need at least 2 training rows to fit a proxy, got {len(X)}")
     out = {}
     for metric, y in Y.items():
         y = np.asarray(y, dtype=float)
-        with warnings.catch_warnings():  # an MLP at its iteration cap is still a valid (measured) model
+        with warnings.catch_warnings(), thread_cap(threads):  # an MLP at its cap is still a valid model
             warnings.simplefilter("ignore", ConvergenceWarning)
             out[metric] = make_regressor(kind, seed, log_target=bool(np.all(y > 0)), **hp).fit(X, y)
     return out

@@ -96,7 +96,8 @@ class AccelProblem(BaseProblem):
     def _kwargs(self) -> dict[str, Any]:
         return {"workload": self.workload.name, "objective": self.objective, "target": self._target,
                 "lpf_limit": self.lpf_limit, "mapper": self.mapper, "workers": 1,
-                "cache": self._cache is not None, "cache_root": self.cache_root}
+                "cache": self._cache is not None,
+                "cache_root": str(self._cache.root) if self._cache is not None else None}
 
     @functools.cached_property
     def _version(self) -> str:

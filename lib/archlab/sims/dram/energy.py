@@ -26,8 +26,20 @@ class CommandEnergies:
     bg_precharged_mW: float
 
 
+_CACHE: dict[int, tuple[CommandEnergies, MemSpec]] = {}
+
+
 def command_energies(spec: MemSpec) -> CommandEnergies:
     """Per-command energies of ``spec`` (DRAMPower formulas of the spec sheet)."""
+    hit = _CACHE.get(id(spec))
+    if hit is not None and hit[1] is spec:  # keyed by identity (MemSpec holds dicts)
+        return hit[0]
+    e = _command_energies(spec)
+    _CACHE[id(spec)] = (e, spec)
+    return e
+
+
+def _command_energies(spec: MemSpec) -> CommandEnergies:
     i, t, v, k, tck = spec.currents_ma, spec.timing, spec.vdd, spec.devices, spec.tck_ns
     burst = spec.burst_length // 2
     return CommandEnergies(

@@ -1,0 +1,61 @@
+"""Sparse-update schemes: validation, frozen parts, partial channels, contribution search."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from archlab.odt.arch import arch
+from archlab.odt.nets import Net
+from archlab.odt.sparse import Contributions, Scheme, SchemeError, apply_scheme, evolve, last_k
+
+A = arch("mbv2-w0.35")
+
+
+@pytest.mark.parametrize("scheme, msg", [
+    (Scheme(52), "n_bias=52 out of range"),
+    (Scheme(25, (27, 30), (1.0,)), "2 weight indices but 1 ratios"),
+    (Scheme(25, (51,), (1.0,)), "conv index 51 out of range"),
+    (Scheme(25, (30,), (0.0,)), r"ratio 0.0 for conv 30 outside \(0, 1\]"),
+    (Scheme(25, (30,), (1.5,)), "outside"),
+    (Scheme(25, (30, 30), (1.0, 1.0)), "listed twice"),
+    (Scheme(10, (30,), (1.0,)), "n_bias >= 21"),
+])
+def test_invalid_schemes(scheme, msg):
+    with pytest.raises(SchemeError, match=msg):
+        scheme.validate(A)
+
+
+def test_apply_scheme_and_partial_channels():
+    torch.manual_seed(0)
+    a = arch("mbv2-w0.35", resolution=16)
+    net = Net(a, 4, bn=False)
+    s = Scheme(6, (45, 46, 47), (0.5, 0.25, 1.0))
+    apply_scheme(net, s)
+    trained = {c.spec.index for c in net.convs if c.weight.requires_grad or c.bias.requires_grad}
+    assert trained == set(range(45, 51))
+    assert net.fc.weight.requires_grad and net.first_trained_block() == 15
+    x, y = torch.randn(8, 3, 16, 16), torch.randint(0, 4, (8,))
+    F.cross_entropy(net(x), y).backward()
+    assert all(p.grad is None for c in net.convs[:45] for p in (c.weight, c.bias))
+    g45 = net.convs[45].weight.grad  # pw1: input channels 0..27 of 56 train
+    assert g45[:, :28].abs().sum() > 0 and torch.all(g45[:, 28:] == 0)
+    g46 = net.convs[46].weight.grad  # depthwise: channels 0..83 of 336 train
+    assert g46[:84].abs().sum() > 0 and torch.all(g46[84:] == 0)
+    assert net.convs[47].weight.grad.abs().min() >= 0 and net.convs[48].weight.grad is None
+
+
+def test_evolve_respects_budget_and_maximises_prediction():
+    a = arch("mbv2-w0.35")
+    c = Contributions(0.5, {0: 0.0, 6: 0.05, 12: 0.08, 25: 0.1},
+                      {(45, 1.0): 0.05, (45, 0.25): 0.03, (48, 1.0): 0.04, (50, 1.0): 0.02, (39, 1.0): 0.06},
+                      25)
+    from archlab.odt.memory import extra_memory
+
+    def mem(s):
+        return extra_memory(a, s)["extra_memory_kb"]
+    for budget in (20.0, 60.0, 200.0):
+        best, gain = evolve(a, c, mem, budget, seed=3, population=24, generations=30)
+        assert mem(best) <= budget and gain == pytest.approx(c.predict(best))
+        assert evolve(a, c, mem, budget, seed=3, population=24, generations=30)[0] == best  # seeded
+    big, big_gain = evolve(a, c, mem, 1e6, seed=0, population=24, generations=40)
+    assert big_gain == pytest.approx(0.1 + 0.05 + 0.04 + 0.02 + 0.06)
+    assert mem(last_k(a, 6)) > 0
