@@ -222,3 +222,16 @@ def test_cache_predicts_each_config_once():
     plain = ProxyProblem({"lat_ns": lat}, sp, ["lat_ns"])
     assert plain.evaluate_many([a, b]) == first[:2] and lat.calls == 3
     assert plain.restricted(["lat_ns"]).cache is None and cached.restricted(["lat_ns"]).cache == {}
+
+
+def test_speed_of_memoizing_problem_is_timed_on_fresh_instances():
+    built = []
+
+    class Memo(SyntheticProblem):
+        def __init__(self):
+            super().__init__("a", delay_s=0.002)
+            built.append(self)
+
+    configs = search.make("random", SyntheticProblem().space, seed=0).ask_batch(10)
+    eps = evals_per_second(Memo, configs, repeats=2)
+    assert len(built) == 2 and eps < 1 / 0.002 * 1.01

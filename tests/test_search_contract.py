@@ -113,3 +113,10 @@ def test_real_knobs_rejected_with_clear_error():
     space = Space([Real("x", low=0.0, high=1.0)])
     with pytest.raises(SpaceError, match=r"searcher 'ga' needs a discrete space; real knob\(s\) \['x'\]"):
         search.make("ga", space)
+
+
+@pytest.mark.parametrize("name", ["ppo", "marl"])
+def test_multi_step_formulation_is_seeded(name):
+    a = trajectory(name, seed=1, budget=20, formulation="multi_step", episode_len=4)
+    assert a == trajectory(name, seed=1, budget=20, formulation="multi_step", episode_len=4)
+    assert a != trajectory(name, seed=1, budget=20)  # the observation changes the policy input

@@ -68,3 +68,19 @@ def test_trap_is_deceptive():
         idx[:k] = 1 - idx[:k]
         costs.append(p.evaluate(p.space.from_index(idx))["cost_au"])
     assert costs[0] == 1.0 and costs[1] > costs[2] > costs[3] > costs[4] > costs[0]
+
+
+@pytest.fixture(scope="module")
+def accel(tmp_path_factory):
+    from archlab.sims.accel.problem import AccelProblem
+
+    return AccelProblem(workload="resnet18:conv2", objective="energy", workers=1,
+                        cache_root=str(tmp_path_factory.mktemp("accel_cache")))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", search.names())
+def test_every_searcher_runs_on_accel(accel, name):
+    """Real ZigZag evaluations (seconds each): a short run per searcher."""
+    df = search.run(accel, search.make(name, accel.space, seed=1, **FAST.get(name, {})), 3)
+    assert len(df) == 3 and df["reward"].between(0, 1).all() and "energy_pJ" in df.columns
