@@ -65,7 +65,7 @@ def curves(cur: dict[str, pd.DataFrame], ci: float) -> plt.Figure:
     for ax, (hp, c) in zip(axes[0], cur.items()):
         for name, g in c.groupby("searcher"):
             ax.plot(g["evaluations"], g["mean"], label=name, color=colors.get(name))
-            ax.fill_between(g["evaluations"], g["lo"].clip(0, 1), g["hi"].clip(0, 1), alpha=0.2,
+            ax.fill_between(g["evaluations"], g["lo"].clip(0, 1), g["hi"].clip(0, 1), alpha=0.12,
                             color=colors.get(name))
         ax.set(title=HP_LABEL[hp], xlabel="simulator evaluations", ylabel="best so far / best known",
                xscale="log", ylim=(None, 1.01))

@@ -68,7 +68,7 @@ class OdtParams(Section):
     batch: int = Field(32, ge=1, le=1024)
     lr: float = Field(0.01, gt=0, le=10, description="SGD / SGD-M / QAS learning rate")
     momentum: float = Field(0.9, ge=0, lt=1)
-    adam_lr: float = Field(1e-3, gt=0, le=1)
+    adam_lr: float = Field(1.0, gt=0, le=100, description="Adam lr on the int8 graph, in integer units")
     opt_scheme: Literal["full", "last_k"] = Field("full", description="scheme of the optimizer comparison")
     last_k: list[int] = Field(default_factory=lambda: [6, 12, 24], min_length=1,
                               description="last-k-layers baselines (the largest k also drives the precision runs)")
