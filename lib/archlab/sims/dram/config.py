@@ -38,10 +38,8 @@ def validate_config(config: Mapping[str, Any] | None = None) -> Config:
     return KNOBS.with_defaults(dict(config or {}))
 
 
-def encode_config(config: Mapping[str, Any]) -> np.ndarray:
-    """Kernel encoding: category indices, buffer size, refresh bounds and MAT as ints."""
-    c = validate_config(config)
-    return np.array([
+def _encode(c: Mapping[str, Any]) -> list[int]:
+    return [
         KNOBS["PagePolicy"].index_of(c["PagePolicy"]),
         KNOBS["Scheduler"].index_of(c["Scheduler"]),
         KNOBS["SchedulerBuffer"].index_of(c["SchedulerBuffer"]),
@@ -52,7 +50,27 @@ def encode_config(config: Mapping[str, Any]) -> np.ndarray:
         c["RefreshMaxPulledin"],
         KNOBS["Arbiter"].index_of(c["Arbiter"]),
         c["MaxActiveTransactions"],
-    ], dtype=np.int64)
+    ]
+
+
+# Fast path of encode_config: knob -> (position, {canonical value: code}), filled by
+# encoding each value of each knob the slow way; defaults' codes as the starting vector.
+_DEFAULT_CODES = _encode(DEFAULT_CONFIG)
+_CODES: dict[str, tuple[int, dict[Any, int]]] = {}
+for _pos, _dim in enumerate(KNOBS.dims):
+    _CODES[_dim.name] = (_pos, {v: _encode({**DEFAULT_CONFIG, _dim.name: v})[_pos] for v in _dim.values})
+
+
+def encode_config(config: Mapping[str, Any]) -> np.ndarray:
+    """Kernel encoding: category indices, buffer size, refresh bounds and MAT as ints."""
+    codes = list(_DEFAULT_CODES)
+    for name, value in config.items():
+        hit = _CODES.get(name)
+        # exact str/int canonical values only (no bools, numpy scalars, ...): else validate
+        if hit is None or type(value) not in (str, int) or value not in hit[1]:
+            return np.array(_encode(validate_config(config)), dtype=np.int64)
+        codes[hit[0]] = hit[1][value]
+    return np.array(codes, dtype=np.int64)
 
 
 def canonical_key(config: Mapping[str, Any]) -> tuple:

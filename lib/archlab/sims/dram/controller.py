@@ -74,32 +74,37 @@ def prepare(trace: Trace | str | Path, spec: str | MemSpec = "DDR3-1600") -> Pre
                          line.astype(np.int64), spec, spec.timing_vector())
 
 
-def _run(pt: PreparedTrace, cfg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    lat = np.empty(pt.n, np.int64)
+def _run(pt: PreparedTrace, cfg: np.ndarray, lat: np.ndarray | None = None,
+         work: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Run the kernel; ``lat`` (n,) and ``work`` (N_WORK, n) are reusable int64 buffers."""
+    if lat is None:
+        lat = np.empty(pt.n, np.int64)
+    if work is None:
+        work = np.empty((K.N_WORK, pt.n), np.int64)
     spec = pt.spec
     res = K.simulate_kernel(pt.arrival, pt.is_write, pt.bank, pt.row, pt.address, cfg,
                             pt.timing, spec.banks, spec.banks // spec.bank_groups,
-                            spec.currents_ma["IDD3N"] != spec.currents_ma["IDD2N"], lat)
+                            spec.currents_ma["IDD3N"] != spec.currents_ma["IDD2N"], lat, work)
     return res, lat
 
 
 def _result(pt: PreparedTrace, res: np.ndarray, lat: np.ndarray | None) -> DramResult:
     spec = pt.spec
     tck = spec.tck_ns
-    makespan = res[K.R_MAKESPAN] * tck
-    window = res[K.R_EWINDOW]
-    energy = total_energy(spec, res[K.R_ACT], res[K.R_PRE], res[K.R_RD], res[K.R_WR], res[K.R_REF],
-                          window, res[K.R_OPEN])
+    r = res.tolist()  # Python floats: same IEEE arithmetic as numpy scalars, less overhead
+    makespan = r[K.R_MAKESPAN] * tck
+    window = r[K.R_EWINDOW]
+    n_act, n_pre, n_rd, n_wr, n_ref = r[K.R_ACT], r[K.R_PRE], r[K.R_RD], r[K.R_WR], r[K.R_REF]
+    energy = total_energy(spec, n_act, n_pre, n_rd, n_wr, n_ref, window, r[K.R_OPEN])
     p99 = _percentile(lat, 99.0) * tck if lat is not None else math.nan
     return DramResult(
-        makespan_ns=float(makespan),
-        energy_pJ=float(energy),
-        avg_power_mW=float(energy / (window * tck)) if window > 0 else 0.0,
-        mean_latency_ns=float(res[K.R_LATSUM] / pt.n * tck),
+        makespan_ns=makespan,
+        energy_pJ=energy,
+        avg_power_mW=energy / (window * tck) if window > 0 else 0.0,
+        mean_latency_ns=r[K.R_LATSUM] / pt.n * tck,
         p99_latency_ns=p99,
-        bandwidth_GBps=float(pt.n * 64 / makespan) if makespan > 0 else 0.0,
-        n_act=int(res[K.R_ACT]), n_pre=int(res[K.R_PRE]), n_rd=int(res[K.R_RD]),
-        n_wr=int(res[K.R_WR]), n_ref=int(res[K.R_REF]),
+        bandwidth_GBps=pt.n * 64 / makespan if makespan > 0 else 0.0,
+        n_act=int(n_act), n_pre=int(n_pre), n_rd=int(n_rd), n_wr=int(n_wr), n_ref=int(n_ref),
     )
 
 
@@ -126,8 +131,6 @@ def simulate_many(trace: Trace | PreparedTrace | str | Path, configs: Sequence[M
     to calling :func:`simulate` for each)."""
     pt = trace if isinstance(trace, PreparedTrace) else prepare(trace, spec)
     encoded = [encode_config(c) for c in configs]
-    out = []
-    for cfg in encoded:
-        res, lat = _run(pt, cfg)
-        out.append(_result(pt, res, lat))
-    return out
+    lat = np.empty(pt.n, np.int64)  # buffers shared by the batch (results keep no reference)
+    work = np.empty((K.N_WORK, pt.n), np.int64)
+    return [_result(pt, _run(pt, cfg, lat, work)[0], lat) for cfg in encoded]

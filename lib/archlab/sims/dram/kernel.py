@@ -24,11 +24,17 @@ C_PAGE, C_SCHED, C_BUF, C_RBS, C_RESPQ, C_REF, C_POST, C_PULL, C_ARB, C_MAT = ra
 # result vector layout
 (R_MAKESPAN, R_EWINDOW, R_ACT, R_PRE, R_RD, R_WR, R_REF, R_OPEN, R_LATSUM, R_MAXLAT) = range(10)
 N_RESULTS = 10
+N_WORK = 4  # rows of the kernel's scratch array
 
 
 @njit(cache=True, error_model="numpy")
-def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, track_open, lat_out):
-    """Simulate; returns the result vector and fills ``lat_out`` with per-request latency."""
+def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, track_open, lat_out,
+                    work):
+    """Simulate; returns the result vector and fills ``lat_out`` with per-request latency.
+
+    ``work`` is an ``(N_WORK, n)`` int64 scratch array (contents ignored), so that a batch of
+    configurations reuses one allocation.
+    """
     n = arr.shape[0]
     page = cfg[C_PAGE]
     sched = cfg[C_SCHED]
@@ -63,7 +69,7 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
     ngroups = (nbanks + banks_per_group - 1) // banks_per_group
 
     # scheduler buffers (per bank, arrival order) and buffer counters
-    qb = np.empty((nbanks, QCAP), np.int64)
+    qb = np.empty(nbanks * QCAP, np.int64)  # bank b's queue at b * QCAP
     qn = np.zeros(nbanks, np.int64)
     nrd = 0
     nwr = 0
@@ -110,10 +116,16 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
     open_time = 0
     last_evt = 0
     # front end and responses
-    ready_resp = np.full(n, -1, np.int64)   # data end per request (controller)
-    ctrl_time = np.full(n, -1, np.int64)    # response leaves controller
-    init_time = np.full(n, -1, np.int64)    # response reaches initiator
-    deliv = np.full(n, -1, np.int64)        # k-th delivery to the initiator
+    # (-1: not yet; each array is reset only where its unset entries are read)
+    ready_resp = work[0]  # data end per request (controller); read with the Reorder queue
+    ctrl_time = work[1]   # response leaves controller; read with the Reorder arbiter
+    init_time = work[2]   # response reaches initiator
+    deliv = work[3]       # k-th delivery to the initiator (read only below ndeliv)
+    if respq != 0:
+        ready_resp[:] = -1
+    if arb == 2:
+        ctrl_time[:] = -1
+    init_time[:] = -1
     ndeliv = 0
     ctrl_prev = NEG
     rq_ptr = 0
@@ -159,7 +171,7 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                 ta = rdy
                 break
             b = bank[nxt]
-            qb[b, qn[b]] = nxt
+            qb[b * QCAP + qn[b]] = nxt
             qn[b] += 1
             total += 1
             if isw[nxt]:
@@ -189,13 +201,13 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
             nc = NOP
             nt_b = INF
             if not blocked and m > 0:
-                pick = qb[b, 0]
+                pick = qb[b * QCAP + 0]
                 if sched != 0 and is_open[b]:
                     r = open_row[b]
                     first_hit = -1
                     grp_hit = -1
                     for k in range(m):
-                        q = qb[b, k]
+                        q = qb[b * QCAP + k]
                         if row[q] == r:
                             if first_hit < 0:
                                 first_hit = q
@@ -204,7 +216,7 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                             if sched == 2 and isw[q] == grp_last_write:
                                 hazard = False
                                 for j in range(k):
-                                    q2 = qb[b, j]
+                                    q2 = qb[b * QCAP + j]
                                     if row[q2] == r and addr[q2] == addr[q]:
                                         hazard = True
                                         break
@@ -229,7 +241,7 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                     if page == 1 or page == 3:
                         hits = 0
                         for k in range(m):
-                            if row[qb[b, k]] == open_row[b]:
+                            if row[qb[b * QCAP + k]] == open_row[b]:
                                 hits += 1
                         if page == 1:
                             auto = m >= 2 and hits < 2  # OpenAdaptive: a request waits, no further hit
@@ -351,13 +363,11 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
         t = best_t
         # ---- issue the chosen command at t
         if track_open:
-            mx = NEG
-            anyo = False
-            for b in range(nbanks):
-                if close_at[b] > last_evt:
-                    anyo = True
-                    mx = max(mx, close_at[b])
-            if anyo:
+            # some bank open after the last event <=> the latest close is after it
+            mx = close_at[0]
+            for b in range(1, nbanks):
+                mx = max(mx, close_at[b])
+            if mx > last_evt:
                 open_time += min(t, mx) - last_evt
             last_evt = t
         last_cmd = t
@@ -395,7 +405,7 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
         b = best_b
         c = bcmd[b]
         p = cur[b]
-        g = b // banks_per_group
+        g = 0 if ngroups == 1 else b // banks_per_group
         if c == ACT:
             is_open[b] = True
             close_at[b] = INF
@@ -429,6 +439,9 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                 a_rd = t
                 n_rd += 1
                 ready = t + CL + BL2
+            # FrFcfsGrp picks depend on the last column direction: re-evaluate the other
+            # banks only when it flips (their own state is unchanged, so the pick is too)
+            grp_flip = w != grp_last_write
             grp_last_write = w
             if c == RDA or c == WRA:
                 ip = max(t + RTP, b_act[b] + RAS) if c == RDA else max(t + WRPRE, b_act[b] + RAS)
@@ -440,10 +453,10 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
             keep[b] = False
             cur[b] = -1
             k = 0
-            while qb[b, k] != p:
+            while qb[b * QCAP + k] != p:
                 k += 1
             for j in range(k, qn[b] - 1):
-                qb[b, j] = qb[b, j + 1]
+                qb[b * QCAP + j] = qb[b * QCAP + j + 1]
             qn[b] -= 1
             total -= 1
             if isw[p]:
@@ -476,7 +489,7 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                     deliv[ndeliv] = init_prev
                     ndeliv += 1
                     ar_ptr += 1
-            if sched == 2 and not blocked:
+            if sched == 2 and grp_flip and not blocked:
                 for b2 in range(nbanks):
                     if b2 != b:
                         if not dirty[b2]:
