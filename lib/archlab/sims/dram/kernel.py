@@ -201,7 +201,7 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
             nc = NOP
             nt_b = INF
             if not blocked and m > 0:
-                pick = qb[b * QCAP + 0]
+                pick = qb[b * QCAP]
                 if sched != 0 and is_open[b]:
                     r = open_row[b]
                     first_hit = -1
@@ -440,7 +440,8 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                 n_rd += 1
                 ready = t + CL + BL2
             # FrFcfsGrp picks depend on the last column direction: re-evaluate the other
-            # banks only when it flips (their own state is unchanged, so the pick is too)
+            # banks only when it flips (their own state is unchanged, so the pick is too),
+            # and only open banks holding two or more requests (else one pick is possible)
             grp_flip = w != grp_last_write
             grp_last_write = w
             if c == RDA or c == WRA:
@@ -491,7 +492,7 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                     ar_ptr += 1
             if sched == 2 and grp_flip and not blocked:
                 for b2 in range(nbanks):
-                    if b2 != b:
+                    if b2 != b and is_open[b2] and qn[b2] >= 2:
                         if not dirty[b2]:
                             dirty[b2] = True
                             dlist[dn] = b2
