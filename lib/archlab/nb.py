@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +74,3 @@ def to_html(executed: Path) -> str:
 
 def _strip_ansi(s: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", s)
-
-
-def main_error(e: BaseException) -> None:  # pragma: no cover - CLI glue
-    print(f"error: {e}", file=sys.stderr)

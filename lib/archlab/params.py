@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from archlab import paths
 
-PROFILES = ("quick", "paper")
 OVERLAYS = ("paper", "smoke")
 
 
