@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from archlab.sims.dram.unchecked import unchecked_indexing
+
 NOP, ACT, PRE, RD, RDA, WR, WRA, PREAB, REFAB = 0, 1, 2, 3, 4, 5, 6, 7, 8
 INF = np.int64(1) << np.int64(60)
 NEG = -(np.int64(1) << np.int64(40))
@@ -27,8 +29,11 @@ N_RESULTS = 10
 N_WORK = 4  # rows of the kernel's scratch array
 
 
-@njit(cache=True, error_model="numpy")
-def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, track_open, lat_out,
+SIGNATURE = ("float64[::1](int64[::1], bool_[::1], int64[::1], int64[::1], int64[::1], int64[::1], "
+             "int64[::1], int64, int64, bool_, int64[::1], int64[:, ::1])")
+
+
+def _simulate(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, track_open, lat_out,
                     work):
     """Simulate; returns the result vector and fills ``lat_out`` with per-request latency.
 
@@ -89,6 +94,8 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
     acount = 0
     blocal = np.full(nbanks, INF, np.int64)
     close_at = np.full(nbanks, INF, np.int64)  # scheduled implicit close (energy accounting)
+    n_unclosed = nbanks  # banks whose close_at is INF
+    close_max = NEG  # latest close so far (= max(close_at) once n_unclosed == 0)
     # timing history
     b_act = np.full(nbanks, NEG, np.int64)
     b_pre = np.full(nbanks, NEG, np.int64)
@@ -364,9 +371,7 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
         # ---- issue the chosen command at t
         if track_open:
             # some bank open after the last event <=> the latest close is after it
-            mx = close_at[0]
-            for b in range(1, nbanks):
-                mx = max(mx, close_at[b])
+            mx = INF if n_unclosed > 0 else close_max
             if mx > last_evt:
                 open_time += min(t, mx) - last_evt
             last_evt = t
@@ -380,6 +385,8 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                         keep[b] = False
                         b_pre[b] = t
                         close_at[b] = t
+                        n_unclosed -= 1
+                        close_max = max(close_max, t)
                         n_pre += 1
                 last_pre_end = max(last_pre_end, t + RP - 1)
             else:
@@ -408,6 +415,8 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
         g = 0 if ngroups == 1 else b // banks_per_group
         if c == ACT:
             is_open[b] = True
+            if close_at[b] != INF:
+                n_unclosed += 1
             close_at[b] = INF
             open_row[b] = row[p]
             keep[b] = True
@@ -420,6 +429,8 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
         elif c == PRE:
             is_open[b] = False
             close_at[b] = t
+            n_unclosed -= 1
+            close_max = max(close_max, t)
             keep[b] = False
             b_pre[b] = t
             n_pre += 1
@@ -448,6 +459,8 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
                 ip = max(t + RTP, b_act[b] + RAS) if c == RDA else max(t + WRPRE, b_act[b] + RAS)
                 is_open[b] = False
                 close_at[b] = ip
+                n_unclosed -= 1
+                close_max = max(close_max, ip)
                 b_pre[b] = ip
                 n_pre += 1
                 last_pre_end = max(last_pre_end, ip + RP - 1)
@@ -541,3 +554,9 @@ def simulate_kernel(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group
     res[R_LATSUM] = latsum
     res[R_MAXLAT] = maxlat
     return res
+
+
+# compiled eagerly (or loaded from numba's cache) without index wraparound: the kernel never
+# indexes with a negative number
+with unchecked_indexing():
+    simulate_kernel = njit(SIGNATURE, cache=True, error_model="numpy")(_simulate)
