@@ -208,3 +208,21 @@ def test_problem_contract():
         DramProblem("stream", objective="latency+power", target=1.0)
     with pytest.raises(SpaceError):
         p.evaluate({**KNOBS.default(), "Arbiter": "Magic"})
+
+
+def test_unchecked_indexing_is_scoped():
+    """Only functions compiled inside the block lose numba's negative-index wraparound."""
+    from archlab.sims.dram.unchecked import unchecked_indexing
+    from numba import njit
+    from numba.np import arrayobj
+
+    original = arrayobj.fix_integer_index
+    with unchecked_indexing():
+        assert arrayobj.fix_integer_index is not original
+    assert arrayobj.fix_integer_index is original
+
+    @njit
+    def last(a):
+        return a[-1]
+
+    assert last(np.arange(5)) == 4

@@ -54,6 +54,7 @@ class PreparedTrace:
     address: np.ndarray
     spec: MemSpec
     timing: np.ndarray
+    requests: np.ndarray  # the kernel's (n, N_REQ) record of the arrays above
 
     @property
     def n(self) -> int:
@@ -70,20 +71,21 @@ def prepare(trace: Trace | str | Path, spec: str | MemSpec = "DDR3-1600") -> Pre
     else:
         arrival = np.ceil(trace.cycle * (spec.clk_mhz / TRACE_CLOCK_MHZ) - 1e-9).astype(np.int64)
     line = trace.address // (spec.burst_length * 8)
+    columns = (arrival, trace.is_write, bank, row, line)  # kernel.Q_* order
+    requests = np.ascontiguousarray(np.stack([np.asarray(c, np.int64) for c in columns], axis=1))
     return PreparedTrace(arrival, trace.is_write.copy(), bank.astype(np.int64), row.astype(np.int64),
-                         line.astype(np.int64), spec, spec.timing_vector())
+                         line.astype(np.int64), spec, spec.timing_vector(), requests)
 
 
 def _run(pt: PreparedTrace, cfg: np.ndarray, lat: np.ndarray | None = None,
          work: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Run the kernel; ``lat`` (n,) and ``work`` (N_WORK, n) are reusable int64 buffers."""
+    """Run the kernel; ``lat`` (n,) and ``work`` (n, N_WORK) are reusable int64 buffers."""
     if lat is None:
         lat = np.empty(pt.n, np.int64)
     if work is None:
-        work = np.empty((K.N_WORK, pt.n), np.int64)
+        work = np.empty((pt.n, K.N_WORK), np.int64)
     spec = pt.spec
-    res = K.simulate_kernel(pt.arrival, pt.is_write, pt.bank, pt.row, pt.address, cfg,
-                            pt.timing, spec.banks, spec.banks // spec.bank_groups,
+    res = K.simulate_kernel(pt.requests, cfg, pt.timing, spec.banks, spec.banks // spec.bank_groups,
                             spec.currents_ma["IDD3N"] != spec.currents_ma["IDD2N"], lat, work)
     return res, lat
 
@@ -132,5 +134,5 @@ def simulate_many(trace: Trace | PreparedTrace | str | Path, configs: Sequence[M
     pt = trace if isinstance(trace, PreparedTrace) else prepare(trace, spec)
     encoded = [encode_config(c) for c in configs]
     lat = np.empty(pt.n, np.int64)  # buffers shared by the batch (results keep no reference)
-    work = np.empty((K.N_WORK, pt.n), np.int64)
+    work = np.empty((pt.n, K.N_WORK), np.int64)
     return [_result(pt, _run(pt, cfg, lat, work)[0], lat) for cfg in encoded]

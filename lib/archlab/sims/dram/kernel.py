@@ -26,21 +26,35 @@ C_PAGE, C_SCHED, C_BUF, C_RBS, C_RESPQ, C_REF, C_POST, C_PULL, C_ARB, C_MAT = ra
 # result vector layout
 (R_MAKESPAN, R_EWINDOW, R_ACT, R_PRE, R_RD, R_WR, R_REF, R_OPEN, R_LATSUM, R_MAXLAT) = range(10)
 N_RESULTS = 10
-N_WORK = 4  # rows of the kernel's scratch array
+# request record layout (one row per request; see controller.pack_requests)
+Q_ARR, Q_WRITE, Q_BANK, Q_ROW, Q_LINE = range(5)
+N_REQ = 5
+# scratch columns per request: data end at the controller (read with the Reorder queue),
+# response leaving the controller (read with the Reorder arbiter), response reaching the
+# initiator, and the k-th delivery to the initiator (read only below ndeliv)
+W_READY, W_CTRL, W_INIT, W_DELIV = range(4)
+N_WORK = 4
 
 
-SIGNATURE = ("float64[::1](int64[::1], bool_[::1], int64[::1], int64[::1], int64[::1], int64[::1], "
-             "int64[::1], int64, int64, bool_, int64[::1], int64[:, ::1])")
+SIGNATURE = "float64[::1](int64[:, ::1], int64[::1], int64[::1], int64, int64, bool_, int64[::1], int64[:, ::1])"
 
 
-def _simulate(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, track_open, lat_out,
-                    work):
+@njit(inline="always")
+def _take(block, at, size, fill):
+    """The next ``size`` entries of ``block`` from ``at``, set to ``fill``; and the new offset."""
+    view = block[at:at + size]
+    view[:] = fill
+    return view, at + size
+
+
+def _simulate(req, cfg, tim, nbanks, banks_per_group, track_open, lat_out, work):
     """Simulate; returns the result vector and fills ``lat_out`` with per-request latency.
 
-    ``work`` is an ``(N_WORK, n)`` int64 scratch array (contents ignored), so that a batch of
-    configurations reuses one allocation.
+    ``req`` holds one row per request (columns ``Q_*``); ``work`` is an ``(n, N_WORK)`` int64
+    scratch array (contents ignored), so that a batch of configurations reuses one
+    allocation. Row-per-request records keep each request's fields in one cache line.
     """
-    n = arr.shape[0]
+    n = req.shape[0]
     page = cfg[C_PAGE]
     sched = cfg[C_SCHED]
     bufk = cfg[C_BUF]
@@ -73,38 +87,42 @@ def _simulate(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, trac
     WRPRE = WL + BL2 + TWR
     ngroups = (nbanks + banks_per_group - 1) // banks_per_group
 
+    # all small state lives in one block (one allocation per call)
+    block = np.empty(nbanks * (QCAP + 16) + 3 * ngroups + 4 + 9, np.int64)
+    at = 0
     # scheduler buffers (per bank, arrival order) and buffer counters
-    qb = np.empty(nbanks * QCAP, np.int64)  # bank b's queue at b * QCAP
-    qn = np.zeros(nbanks, np.int64)
+    qb, at = _take(block, at, nbanks * QCAP, 0)  # bank b's queue at b * QCAP
+    qn, at = _take(block, at, nbanks, 0)
     nrd = 0
     nwr = 0
     total = 0
     last_bank = 0
-    # bank machines
-    is_open = np.zeros(nbanks, np.bool_)
-    open_row = np.full(nbanks, -1, np.int64)
-    cur = np.full(nbanks, -1, np.int64)
-    keep = np.zeros(nbanks, np.bool_)
-    bcmd = np.zeros(nbanks, np.int64)
-    dirty = np.zeros(nbanks, np.bool_)
-    dlist = np.zeros(nbanks, np.int64)
+    # bank machines (flags as 0/1)
+    is_open, at = _take(block, at, nbanks, 0)
+    open_row, at = _take(block, at, nbanks, -1)
+    cur, at = _take(block, at, nbanks, -1)
+    keep, at = _take(block, at, nbanks, 0)
+    bcmd, at = _take(block, at, nbanks, NOP)
+    dirty, at = _take(block, at, nbanks, 0)
+    dlist, at = _take(block, at, nbanks, 0)
     dn = 0
-    alist = np.zeros(nbanks, np.int64)
-    apos = np.zeros(nbanks, np.int64)
+    alist, at = _take(block, at, nbanks, 0)
+    apos, at = _take(block, at, nbanks, 0)
     acount = 0
-    blocal = np.full(nbanks, INF, np.int64)
-    close_at = np.full(nbanks, INF, np.int64)  # scheduled implicit close (energy accounting)
+    blocal, at = _take(block, at, nbanks, INF)
+    close_at, at = _take(block, at, nbanks, INF)  # scheduled implicit close (energy accounting)
     n_unclosed = nbanks  # banks whose close_at is INF
     close_max = NEG  # latest close so far (= max(close_at) once n_unclosed == 0)
     # timing history
-    b_act = np.full(nbanks, NEG, np.int64)
-    b_pre = np.full(nbanks, NEG, np.int64)
-    b_rd = np.full(nbanks, NEG, np.int64)
-    b_wr = np.full(nbanks, NEG, np.int64)
-    g_act = np.full(ngroups, NEG, np.int64)
-    g_rd = np.full(ngroups, NEG, np.int64)
-    g_wr = np.full(ngroups, NEG, np.int64)
-    act4 = np.full(4, NEG, np.int64)
+    b_act, at = _take(block, at, nbanks, NEG)
+    b_pre, at = _take(block, at, nbanks, NEG)
+    b_rd, at = _take(block, at, nbanks, NEG)
+    b_wr, at = _take(block, at, nbanks, NEG)
+    g_act, at = _take(block, at, ngroups, NEG)
+    g_rd, at = _take(block, at, ngroups, NEG)
+    g_wr, at = _take(block, at, ngroups, NEG)
+    act4, at = _take(block, at, 4, NEG)
+    e_cls, at = _take(block, at, 9, 0)  # earliest start per command class
     act4_i = 0
     a_act = NEG
     a_rd = NEG
@@ -122,17 +140,13 @@ def _simulate(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, trac
     n_ref = 0
     open_time = 0
     last_evt = 0
-    # front end and responses
-    # (-1: not yet; each array is reset only where its unset entries are read)
-    ready_resp = work[0]  # data end per request (controller); read with the Reorder queue
-    ctrl_time = work[1]   # response leaves controller; read with the Reorder arbiter
-    init_time = work[2]   # response reaches initiator
-    deliv = work[3]       # k-th delivery to the initiator (read only below ndeliv)
+    # front end and responses: work columns (see W_*), -1 where not yet known; each
+    # column is reset only where its unset entries are read
     if respq != 0:
-        ready_resp[:] = -1
+        work[:, W_READY] = -1
     if arb == 2:
-        ctrl_time[:] = -1
-    init_time[:] = -1
+        work[:, W_CTRL] = -1
+    work[:, W_INIT] = -1
     ndeliv = 0
     ctrl_prev = NEG
     rq_ptr = 0
@@ -150,7 +164,6 @@ def _simulate(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, trac
     rcmd = NOP
     rtime = INF
 
-    e_cls = np.empty(9, np.int64)
     again = False
     t = np.int64(0)
     while done < n:
@@ -166,22 +179,22 @@ def _simulate(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, trac
                 space = total < rbs
             if not space:
                 break  # backpressure until a column command frees a slot
-            entry = max(arr[nxt], entry_last)
+            entry = max(req[nxt, Q_ARR], entry_last)
             if arb != 0 and nxt >= mat:
                 if ndeliv <= nxt - mat:
                     break  # MaxActiveTransactions reached: wait for a response
-                entry = max(entry, deliv[nxt - mat])
+                entry = max(entry, work[nxt - mat, W_DELIV])
             if arb == 0:
                 entry = max(entry, acc_last)
             rdy = max(entry, acc_last)
             if rdy > t:
                 ta = rdy
                 break
-            b = bank[nxt]
+            b = req[nxt, Q_BANK]
             qb[b * QCAP + qn[b]] = nxt
             qn[b] += 1
             total += 1
-            if isw[nxt]:
+            if req[nxt, Q_WRITE]:
                 nwr += 1
             else:
                 nrd += 1
@@ -215,16 +228,16 @@ def _simulate(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, trac
                     grp_hit = -1
                     for k in range(m):
                         q = qb[b * QCAP + k]
-                        if row[q] == r:
+                        if req[q, Q_ROW] == r:
                             if first_hit < 0:
                                 first_hit = q
                                 if sched == 1:
                                     break
-                            if sched == 2 and isw[q] == grp_last_write:
+                            if sched == 2 and req[q, Q_WRITE] == grp_last_write:
                                 hazard = False
                                 for j in range(k):
                                     q2 = qb[b * QCAP + j]
-                                    if row[q2] == r and addr[q2] == addr[q]:
+                                    if req[q2, Q_ROW] == r and req[q2, Q_LINE] == req[q, Q_LINE]:
                                         hazard = True
                                         break
                                 if not hazard:
@@ -234,13 +247,13 @@ def _simulate(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, trac
                         pick = grp_hit
                     elif first_hit >= 0:
                         pick = first_hit
-                if not keep[b] or row[pick] == open_row[b]:
+                if not keep[b] or req[pick, Q_ROW] == open_row[b]:
                     cur[b] = pick
                 p = cur[b]
                 if not is_open[b]:
                     nc = ACT
                     nt_b = max(b_pre[b] + RP, b_act[b] + RC)
-                elif row[p] != open_row[b]:
+                elif req[p, Q_ROW] != open_row[b]:
                     nc = PRE
                     nt_b = max(b_act[b] + RAS, b_rd[b] + RTP, b_wr[b] + WRPRE)
                 else:
@@ -248,13 +261,13 @@ def _simulate(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, trac
                     if page == 1 or page == 3:
                         hits = 0
                         for k in range(m):
-                            if row[qb[b * QCAP + k]] == open_row[b]:
+                            if req[qb[b * QCAP + k], Q_ROW] == open_row[b]:
                                 hits += 1
                         if page == 1:
                             auto = m >= 2 and hits < 2  # OpenAdaptive: a request waits, no further hit
                         else:
                             auto = hits < 2  # ClosedAdaptive: no further row hit
-                    if isw[p]:
+                    if req[p, Q_WRITE]:
                         nc = WRA if auto else WR
                     else:
                         nc = RDA if auto else RD
@@ -418,7 +431,7 @@ def _simulate(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, trac
             if close_at[b] != INF:
                 n_unclosed += 1
             close_at[b] = INF
-            open_row[b] = row[p]
+            open_row[b] = req[p, Q_ROW]
             keep[b] = True
             b_act[b] = t
             g_act[g] = t
@@ -473,34 +486,34 @@ def _simulate(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, trac
                 qb[b * QCAP + j] = qb[b * QCAP + j + 1]
             qn[b] -= 1
             total -= 1
-            if isw[p]:
+            if req[p, Q_WRITE]:
                 nwr -= 1
             else:
                 nrd -= 1
             done += 1
-            ready_resp[p] = ready
+            work[p, W_READY] = ready
             # controller response queue -> arbiter -> initiator (one response per cycle)
             if respq == 0:
                 ctrl_prev = max(ready, ctrl_prev + 1)
-                ctrl_time[p] = ctrl_prev
+                work[p, W_CTRL] = ctrl_prev
                 if arb != 2:
-                    init_time[p] = ctrl_prev
-                    deliv[ndeliv] = ctrl_prev
+                    work[p, W_INIT] = ctrl_prev
+                    work[ndeliv, W_DELIV] = ctrl_prev
                     ndeliv += 1
             else:
-                while rq_ptr < n and ready_resp[rq_ptr] >= 0:
-                    ctrl_prev = max(ready_resp[rq_ptr], ctrl_prev + 1)
-                    ctrl_time[rq_ptr] = ctrl_prev
+                while rq_ptr < n and work[rq_ptr, W_READY] >= 0:
+                    ctrl_prev = max(work[rq_ptr, W_READY], ctrl_prev + 1)
+                    work[rq_ptr, W_CTRL] = ctrl_prev
                     if arb != 2:
-                        init_time[rq_ptr] = ctrl_prev
-                        deliv[ndeliv] = ctrl_prev
+                        work[rq_ptr, W_INIT] = ctrl_prev
+                        work[ndeliv, W_DELIV] = ctrl_prev
                         ndeliv += 1
                     rq_ptr += 1
             if arb == 2:
-                while ar_ptr < n and ctrl_time[ar_ptr] >= 0:
-                    init_prev = max(ctrl_time[ar_ptr], init_prev + 1)
-                    init_time[ar_ptr] = init_prev
-                    deliv[ndeliv] = init_prev
+                while ar_ptr < n and work[ar_ptr, W_CTRL] >= 0:
+                    init_prev = max(work[ar_ptr, W_CTRL], init_prev + 1)
+                    work[ar_ptr, W_INIT] = init_prev
+                    work[ndeliv, W_DELIV] = init_prev
                     ndeliv += 1
                     ar_ptr += 1
             if sched == 2 and grp_flip and not blocked:
@@ -524,10 +537,10 @@ def _simulate(arr, isw, bank, row, addr, cfg, tim, nbanks, banks_per_group, trac
     latsum = 0.0
     maxlat = np.int64(0)
     for i in range(n):
-        d = init_time[i]
+        d = work[i, W_INIT]
         if d > makespan:
             makespan = d
-        lat = d - arr[i]
+        lat = d - req[i, Q_ARR]
         lat_out[i] = lat
         latsum += lat
         if lat > maxlat:
