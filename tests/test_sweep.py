@@ -39,7 +39,7 @@ def test_experiment_id_is_stable_and_sensitive():
     assert e.id == Experiment("synthetic", "a", "latency", {"latency_ns": 55.0}, "random", {}, 0, 15).id
     changed = [Experiment(**{**e.to_dict(), k: v}).id for k, v in
                [("seed", 1), ("budget", 16), ("target", {"latency_ns": 56.0}), ("workload", "b"),
-                ("hp", {"x": 1}), ("searcher", "other")]]
+                ("hp", {"x": 1}), ("searcher", "ga")]]
     assert len(set(changed) | {e.id}) == 7
     # labels that do not change the result do not change the id
     assert Experiment(**{**e.to_dict(), "hp_draw": 5, "target_spec": "q0.1"}).id == e.id
@@ -175,3 +175,29 @@ def test_dask_localcluster_matches_local_bit_for_bit(tmp_path):
     assert r.ran == len(exps)
     pd.testing.assert_frame_equal(_stable(dask.read()), _stable(local.read()))
     assert Path(dask.root).is_dir()
+
+
+def test_ids_follow_the_code(tmp_path, monkeypatch):
+    """Ids include a fingerprint of the searcher's and the problem's source: editing either
+    gives new ids (so the store re-runs them), other searchers keep theirs."""
+    from archlab.sweep import fingerprint, plan
+
+    assert fingerprint.code_version("random", "synthetic") == fingerprint.code_version("random", "synthetic")
+    assert fingerprint.code_version("random", "synthetic") != fingerprint.code_version("ga", "synthetic")
+    assert fingerprint.code_version("random", "synthetic") != fingerprint.code_version("random", "dram")
+    e = Experiment("synthetic", "a", "latency", {"latency_ns": 55.0}, "random", {}, 0, 15)
+    before = e.id
+
+    extra = tmp_path / "searcher_under_edit.py"
+    extra.write_text("A = 1\n")
+    real = fingerprint.module_sources
+    monkeypatch.setattr(fingerprint, "module_sources", lambda m: real(m) + [extra])
+    fingerprint.code_version.cache_clear()
+    edited = fingerprint.code_version("random", "synthetic")
+    extra.write_text("A = 2\n")
+    fingerprint.code_version.cache_clear()
+    assert fingerprint.code_version("random", "synthetic") != edited
+
+    monkeypatch.setattr(plan, "code_version", lambda s, p: "edited")
+    assert e.id != before
+    fingerprint.code_version.cache_clear()

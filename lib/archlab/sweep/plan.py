@@ -2,7 +2,8 @@
 
 An :class:`Experiment` is (problem, workload, objective, options, target, searcher,
 hyperparameters, seed, budget, batch). Its id is the first 16 hex digits of the SHA-256 of
-the canonical JSON (sorted keys, no spaces) of exactly those fields, so it is stable across
+the canonical JSON (sorted keys, no spaces) of exactly those fields plus the fingerprint of
+the code behind them (:func:`archlab.sweep.fingerprint.code_version`), so it is stable across
 runs, machines and executors, and changes only when something that changes the result does.
 
 :func:`expand` turns a sweep spec (``archlab.lottery.params.LotteryParams`` or anything with
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from archlab.space import Categorical, Integer, Ordinal, Real, Space, SpaceError
+from archlab.sweep.fingerprint import code_version
 
 
 def canonical_json(obj: Any) -> str:
@@ -59,10 +61,11 @@ class Experiment:
     hp_draw: int = 0
 
     def identity(self) -> dict[str, Any]:
-        """The fields that determine the result (hashed into :attr:`id`)."""
+        """The fields and code that determine the result (hashed into :attr:`id`)."""
         return {"problem": self.problem, "workload": self.workload, "objective": self.objective,
                 "options": self.options, "target": self.target, "searcher": self.searcher,
-                "hp": self.hp, "seed": self.seed, "budget": self.budget, "batch": self.batch}
+                "hp": self.hp, "seed": self.seed, "budget": self.budget, "batch": self.batch,
+                "code": code_version(self.searcher, self.problem)}
 
     @property
     def id(self) -> str:

@@ -40,6 +40,14 @@ def problem_names() -> list[str]:
     return sorted(_FACTORIES)
 
 
+def problem_module(name: str) -> str:
+    """The module (or package) that implements problem ``name``."""
+    if name not in _FACTORIES:
+        raise KeyError(f"unknown problem {name!r}; allowed: {', '.join(problem_names())}")
+    factory = _FACTORIES[name]
+    return factory.__module__ if callable(factory) else factory.split(":")[0]
+
+
 def make_problem(name: str, workload: str, objective: str, target: Any = None, **extra: Any) -> Any:
     """Build the problem ``name`` for ``workload``/``objective`` with ``target`` (None = default)."""
     if name not in _FACTORIES:
