@@ -201,3 +201,19 @@ def test_ids_follow_the_code(tmp_path, monkeypatch):
     monkeypatch.setattr(plan, "code_version", lambda s, p: "edited")
     assert e.id != before
     fingerprint.code_version.cache_clear()
+
+
+def test_planned_only_reads_the_latest_plan(tmp_path):
+    """Results of experiments dropped from the plan stay on disk, but planned_only leaves them out."""
+    from archlab.sims.proxy_search import logged_evaluations
+
+    exps = _exps(2, budget=5)
+    store = Store(tmp_path / "store")
+    assert store.planned_ids() is None
+    run_sweep(exps, store, workers=1, progress=False)
+    run_sweep(exps[:2], store, workers=1, progress=False)  # a smaller plan: nothing is re-run
+    assert store.planned_ids() == {e.id for e in exps[:2]}
+    assert set(load_evaluations(store.root)["experiment_id"]) == {e.id for e in exps}
+    planned = load_evaluations(store.root, planned_only=True)
+    assert set(planned["experiment_id"]) == {e.id for e in exps[:2]} and len(planned) == 2 * 5
+    assert len(logged_evaluations(tmp_path, "synthetic")) == 2 * 5

@@ -28,10 +28,11 @@ ProblemFactory = Callable[[str, str], Problem]  # (workload, objective) -> Probl
 
 
 def logged_evaluations(store: str | Path, problem: str) -> pd.DataFrame:
-    """Evaluations of ``problem`` in the sweep store at ``store`` (``data/lottery``)."""
+    """Evaluations of ``problem`` in the sweep store at ``store`` (``data/lottery``), from the
+    experiments of its latest plan (results of older params or code are left out)."""
     from archlab.sweep.store import load_evaluations
 
-    df = load_evaluations(store)
+    df = load_evaluations(store, planned_only=True)
     if "problem" not in df or not (df["problem"] == problem).any():
         have = sorted(df["problem"].unique()) if "problem" in df else []
         raise ValueError(f"sweep store {store} holds no evaluations of problem {problem!r}; has {have}")

@@ -165,6 +165,7 @@ def run_sweep(experiments: Iterable[Experiment], store: Store, *, executor: str 
 
     experiments = list(experiments)
     store.ensure().clean_tmp()
+    store.write_plan(e.id for e in experiments)
     done = store.done_ids()
     if retry_failed:
         store.clear_failures()

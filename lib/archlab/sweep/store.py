@@ -6,12 +6,17 @@ Layout of a store folder (``data/lottery/store/`` for the lottery study)::
     compact-<digest>.parquet          many experiments merged by :meth:`Store.compact`
     calibration/<key>.json            cached target calibrations (see ``archlab.sweep.plan``)
     failures/<experiment_id>.json     experiments that raised (error text); skipped on rerun
+    planned.json                      ids of the latest sweep's experiment list (sorted)
 
 A part appears only by ``os.replace`` of a fully written temp file, so a sweep killed at
 any moment (SIGKILL included) leaves either the whole experiment or nothing. Compaction
 writes the merged file first and deletes the parts afterwards; a crash in between leaves
 an experiment twice on disk, which every reader drops (rows are de-duplicated by
 ``experiment_id``, first copy wins; copies are identical). Only the sweep driver writes.
+
+Results of experiments no longer planned (other params, or other code: the id hashes both)
+stay in the store so nothing computed is lost; ``planned_only=True`` reads only the ids in
+``planned.json``.
 
 ``load_evaluations(path_or_dir)`` -> one row per evaluation, columns:
 
@@ -119,6 +124,20 @@ class Store:
         _atomic_write(_to_table(frame), path)
         return path
 
+    def write_plan(self, experiment_ids: Iterable[str]) -> Path:
+        """Record the ids of the current sweep's experiment list (atomic JSON)."""
+        self.ensure()
+        path = self.root / "planned.json"
+        tmp = self.root / ".planned.json.tmp"
+        tmp.write_text(json.dumps(sorted(set(experiment_ids))))
+        os.replace(tmp, path)
+        return path
+
+    def planned_ids(self) -> set[str] | None:
+        """The ids :meth:`write_plan` recorded last, or None if no sweep recorded a plan."""
+        path = self.root / "planned.json"
+        return set(json.loads(path.read_text())) if path.is_file() else None
+
     def write_failure(self, experiment_id: str, experiment: dict, error: BaseException) -> Path:
         """Record an experiment that raised (atomic, JSON with the error text)."""
         folder = self.root / "failures"
@@ -210,11 +229,17 @@ def _store_of(path_or_dir: str | Path) -> Store:
     return Store(p)
 
 
-def load_evaluations(path_or_dir: str | Path, columns: Iterable[str] | None = None) -> pd.DataFrame:
+def load_evaluations(path_or_dir: str | Path, columns: Iterable[str] | None = None,
+                     planned_only: bool = False) -> pd.DataFrame:
     """One row per evaluation (columns in the module docstring), sorted by id and step.
 
-    ``columns``: load only these columns (plus ``experiment_id``, ``step``) to save memory."""
-    frame = _store_of(path_or_dir).read(columns)
+    ``columns``: load only these columns (plus ``experiment_id``, ``step``) to save memory.
+    ``planned_only``: only experiments of the latest sweep's plan (``planned.json``), if any."""
+    store = _store_of(path_or_dir)
+    frame = store.read(columns)
+    planned = store.planned_ids() if planned_only else None
+    if planned is not None:
+        frame = frame[frame["experiment_id"].isin(planned)].reset_index(drop=True)
     return frame.drop(columns=[c for c in (WALL, CPU, OBJ) if c in frame.columns])
 
 
