@@ -217,3 +217,20 @@ def test_planned_only_reads_the_latest_plan(tmp_path):
     planned = load_evaluations(store.root, planned_only=True)
     assert set(planned["experiment_id"]) == {e.id for e in exps[:2]} and len(planned) == 2 * 5
     assert len(logged_evaluations(tmp_path, "synthetic")) == 2 * 5
+
+
+def test_prune_deletes_only_unplanned(tmp_path):
+    """prune keeps exactly the given ids, in parts and in compacted files alike."""
+    exps = _exps(3, budget=4)
+    store = Store(tmp_path / "store")
+    run_sweep(exps[:4], store, workers=1, progress=False, compact=True)  # these 4 end up compacted
+    run_sweep(exps, store, workers=1, progress=False, compact=False)  # the other 2 stay parts
+    keep = {e.id for e in exps[1:5]}
+    before = load_evaluations(store.root)
+    assert store.prune(keep, dry_run=True) == {exps[0].id, exps[5].id}
+    pd.testing.assert_frame_equal(load_evaluations(store.root), before)  # a dry run deletes nothing
+    assert store.prune(keep) == {exps[0].id, exps[5].id}
+    assert store.done_ids() == keep
+    pd.testing.assert_frame_equal(load_evaluations(store.root),
+                       before[before["experiment_id"].isin(keep)].reset_index(drop=True))
+    assert store.prune(keep) == set()

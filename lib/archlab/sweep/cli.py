@@ -75,6 +75,15 @@ def status(section: str = SECTION, smoke: bool = SMOKE, profile: str | None = PR
     typer.echo(f"{'all':<14}{n_done:>8}{len(experiments):>9}" + (f"  (+{extra} stored, not planned)" if extra else ""))
 
 
+@app.command("prune")
+def prune(section: str = SECTION, smoke: bool = SMOKE, profile: str | None = PROFILE,
+          dry_run: bool = typer.Option(False, "--dry-run", help="only count what would be deleted")) -> None:
+    """Delete stored results of experiments SECTION no longer plans (other params or older code)."""
+    _, _, store, experiments = _setup(section, smoke, profile)
+    gone = store.prune({e.id for e in experiments}, dry_run=dry_run)
+    typer.echo(f"{'would delete' if dry_run else 'deleted'} {len(gone)} experiments not planned; store {store.root}")
+
+
 @app.command("compact")
 def compact(section: str = SECTION) -> None:
     """Merge the per-experiment parts of SECTION's store into one parquet file."""

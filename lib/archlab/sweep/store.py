@@ -167,15 +167,38 @@ class Store:
         compacted = self._compact_files()
         if len(parts) == 0 and len(compacted) <= 1:
             return compacted[0] if compacted else None
-        frame = self._read_all(compacted + parts)
-        ids = sorted(frame["experiment_id"].unique())
-        digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
-        out = self.root / f"compact-{digest}.parquet"
-        if out not in compacted:
-            _atomic_write(_to_table(frame), out)
+        out = self._write_compact(self._read_all(compacted + parts))
         for p in compacted + parts:
             if p != out:
                 p.unlink(missing_ok=True)
+        return out
+
+    def prune(self, keep: set[str], dry_run: bool = False) -> set[str]:
+        """Delete every stored experiment whose id is not in ``keep`` (e.g. the current plan);
+        returns the ids deleted (or, with ``dry_run``, that would be)."""
+        parts = [p for p in self._part_files() if p.stem not in keep]
+        gone = {p.stem for p in parts}
+        for path in self._compact_files():
+            ids = set(pq.read_table(path, columns=["experiment_id"]).column(0).unique().to_pylist())
+            if ids <= keep:
+                continue
+            gone |= ids - keep
+            if not dry_run:
+                frame = self._read_all([path])
+                if ids & keep:
+                    self._write_compact(frame[frame["experiment_id"].isin(keep)])
+                path.unlink()
+        if not dry_run:
+            for p in parts:
+                p.unlink(missing_ok=True)
+        return gone
+
+    def _write_compact(self, frame: pd.DataFrame) -> Path:
+        """Write ``frame`` as a compacted file named by the digest of its ids (atomic)."""
+        ids = sorted(frame["experiment_id"].unique())
+        out = self.root / f"compact-{hashlib.sha256(chr(10).join(ids).encode()).hexdigest()[:16]}.parquet"
+        if not out.exists():
+            _atomic_write(_to_table(frame), out)
         return out
 
     # -- reading ----------------------------------------------------------------------------
