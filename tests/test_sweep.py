@@ -177,10 +177,12 @@ def test_dask_localcluster_matches_local_bit_for_bit(tmp_path):
     assert Path(dask.root).is_dir()
 
 
-def test_ids_follow_the_code(tmp_path, monkeypatch):
+def test_ids_follow_the_code(tmp_path, monkeypatch, request):
     """Ids include a fingerprint of the searcher's and the problem's source: editing either
     gives new ids (so the store re-runs them), other searchers keep theirs."""
     from archlab.sweep import fingerprint, plan
+
+    request.addfinalizer(fingerprint.code_version.cache_clear)  # drop fingerprints of the edited file
 
     assert fingerprint.code_version("random", "synthetic") == fingerprint.code_version("random", "synthetic")
     assert fingerprint.code_version("random", "synthetic") != fingerprint.code_version("ga", "synthetic")
@@ -200,7 +202,6 @@ def test_ids_follow_the_code(tmp_path, monkeypatch):
 
     monkeypatch.setattr(plan, "code_version", lambda s, p: "edited")
     assert e.id != before
-    fingerprint.code_version.cache_clear()
 
 
 def test_planned_only_reads_the_latest_plan(tmp_path):

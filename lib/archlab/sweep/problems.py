@@ -40,19 +40,21 @@ def problem_names() -> list[str]:
     return sorted(_FACTORIES)
 
 
-def problem_module(name: str) -> str:
-    """The module (or package) that implements problem ``name``."""
+def _factory(name: str) -> Factory | str:
     if name not in _FACTORIES:
         raise KeyError(f"unknown problem {name!r}; allowed: {', '.join(problem_names())}")
-    factory = _FACTORIES[name]
+    return _FACTORIES[name]
+
+
+def problem_module(name: str) -> str:
+    """The module (or package) that implements problem ``name``."""
+    factory = _factory(name)
     return factory.__module__ if callable(factory) else factory.split(":")[0]
 
 
 def make_problem(name: str, workload: str, objective: str, target: Any = None, **extra: Any) -> Any:
     """Build the problem ``name`` for ``workload``/``objective`` with ``target`` (None = default)."""
-    if name not in _FACTORIES:
-        raise KeyError(f"unknown problem {name!r}; allowed: {', '.join(problem_names())}")
-    factory = _FACTORIES[name]
+    factory = _factory(name)
     if callable(factory):
         return factory(workload=workload, objective=objective, target=target, **extra)
     module, cls, workload_kw = factory.split(":")

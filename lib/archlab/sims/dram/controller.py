@@ -45,20 +45,16 @@ class DramResult:
 
 @dataclass(frozen=True)
 class PreparedTrace:
-    """A trace decoded for one spec (arrival cycles on the memory clock)."""
+    """A trace decoded for one spec: one row per request in the kernel's ``Q_*`` column order
+    (arrival cycle on the memory clock, is-write, bank, row, burst line)."""
 
-    arrival: np.ndarray
-    is_write: np.ndarray
-    bank: np.ndarray
-    row: np.ndarray
-    address: np.ndarray
+    requests: np.ndarray
     spec: MemSpec
     timing: np.ndarray
-    requests: np.ndarray  # the kernel's (n, N_REQ) record of the arrays above
 
     @property
     def n(self) -> int:
-        return len(self.arrival)
+        return len(self.requests)
 
 
 def prepare(trace: Trace | str | Path, spec: str | MemSpec = "DDR3-1600") -> PreparedTrace:
@@ -67,14 +63,13 @@ def prepare(trace: Trace | str | Path, spec: str | MemSpec = "DDR3-1600") -> Pre
     trace = resolve_trace(trace)
     bank, row, _ = spec.decode(trace.address)
     if spec.clk_mhz == TRACE_CLOCK_MHZ:
-        arrival = trace.cycle.copy()
+        arrival = trace.cycle
     else:
         arrival = np.ceil(trace.cycle * (spec.clk_mhz / TRACE_CLOCK_MHZ) - 1e-9).astype(np.int64)
     line = trace.address // (spec.burst_length * 8)
     columns = (arrival, trace.is_write, bank, row, line)  # kernel.Q_* order
-    requests = np.ascontiguousarray(np.stack([np.asarray(c, np.int64) for c in columns], axis=1))
-    return PreparedTrace(arrival, trace.is_write.copy(), bank.astype(np.int64), row.astype(np.int64),
-                         line.astype(np.int64), spec, spec.timing_vector(), requests)
+    requests = np.stack([np.asarray(c, np.int64) for c in columns], axis=1)  # a new C-order array
+    return PreparedTrace(requests, spec, spec.timing_vector())
 
 
 def _run(pt: PreparedTrace, cfg: np.ndarray, lat: np.ndarray | None = None,

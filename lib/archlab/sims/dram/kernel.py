@@ -26,7 +26,7 @@ C_PAGE, C_SCHED, C_BUF, C_RBS, C_RESPQ, C_REF, C_POST, C_PULL, C_ARB, C_MAT = ra
 # result vector layout
 (R_MAKESPAN, R_EWINDOW, R_ACT, R_PRE, R_RD, R_WR, R_REF, R_OPEN, R_LATSUM, R_MAXLAT) = range(10)
 N_RESULTS = 10
-# request record layout (one row per request; see controller.pack_requests)
+# request record layout (one row per request; see controller.prepare)
 Q_ARR, Q_WRITE, Q_BANK, Q_ROW, Q_LINE = range(5)
 N_REQ = 5
 # scratch columns per request: data end at the controller (read with the Reorder queue),
