@@ -16,7 +16,7 @@ import tempfile
 import time
 
 import numpy as np
-from archlab.sims.accel import AccelProblem
+from archlab.problems.accel import AccelProblem
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Fidelity of archlab.sims.dram against the 280 public DRAMSys 4.0 runs.
+"""Fidelity of archlab.problems.dram against the 280 public DRAMSys 4.0 runs.
 
 Prints, per trace and metric, the Spearman rank correlation and the median / max
 |relative error|, over all 70 configurations and over the 30 random ones alone.
@@ -9,7 +9,7 @@ Prints, per trace and metric, the Spearman rank correlation and the median / max
 from __future__ import annotations
 
 import pandas as pd
-from archlab.sims.dram.calibration import compare, summary
+from archlab.problems.dram.calibration import compare, summary
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ import numpy as np
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-from archlab.sims.dram import KNOBS, prepare, simulate_many  # noqa: E402
+from archlab.problems.dram import KNOBS, prepare, simulate_many  # noqa: E402
 
 TRACES = ("pub_stream", "pub_random", "pub_mixed", "pub_rw")
 

@@ -12,10 +12,10 @@ import sys
 import time
 
 import torch
-from archlab.odt.arch import MODELS, arch
-from archlab.odt.memory import extra_memory, measure_step, schedule_peak
-from archlab.odt.nets import Net
-from archlab.odt.sparse import Scheme, apply_scheme, full
+from archlab.ondevice.arch import MODELS, arch
+from archlab.ondevice.memory import extra_memory, measure_step, schedule_peak
+from archlab.ondevice.nets import Net
+from archlab.ondevice.sparse import Scheme, apply_scheme, full
 
 
 def main(models: list[str]) -> None:

@@ -14,9 +14,9 @@ import argparse
 import time
 
 import numpy as np
-from archlab.sims.dram import DramProblem
-from archlab.sims.proxy import FeatureEncoder, ProxyProblem
-from archlab.sims.proxy_eval import fit_metrics, speed_table
+from archlab.problems.dram import DramProblem
+from archlab.problems.proxy import FeatureEncoder, ProxyProblem
+from archlab.studies.proxy.evaluate import fit_metrics, speed_table
 from threadpoolctl import threadpool_limits
 
 METRICS = ("makespan_ns", "energy_pJ", "avg_power_mW")

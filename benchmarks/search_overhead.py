@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 from archlab import search
-from archlab.space import Categorical, Integer, Ordinal, Space
+from archlab.core.space import Categorical, Integer, Ordinal, Space
 
 SPACE = Space([
     Categorical("PagePolicy", choices=("Open", "OpenAdaptive", "Closed", "ClosedAdaptive")),

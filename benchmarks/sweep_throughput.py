@@ -25,7 +25,7 @@ import time
 from collections import Counter, defaultdict
 
 import numpy as np
-from archlab import params
+from archlab.core import params
 from archlab.sweep import Store, expand, run_sweep
 from archlab.sweep.store import summarize
 

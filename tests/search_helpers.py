@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archlab.space import Categorical, Integer, Ordinal, Space
+from archlab.core.space import Categorical, Integer, Ordinal, Space
 
 SMALL = Space([
     Categorical("policy", choices=("open", "closed", "adaptive")),

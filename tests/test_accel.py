@@ -1,4 +1,4 @@
-"""archlab.sims.accel without ZigZag runs: space, translation, validation, cache, CLI errors."""
+"""archlab.problems.accel without ZigZag runs: space, translation, validation, cache, CLI errors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import yaml
 import zigzag
-from archlab.problem import Problem
-from archlab.sims.accel import (
+from archlab.core.problem import Problem
+from archlab.core.space import SpaceError
+from archlab.problems.accel import (
     AccelEvalError,
     AccelProblem,
     WorkloadError,
@@ -23,8 +24,7 @@ from archlab.sims.accel import (
     parse_objective,
     parse_workload,
 )
-from archlab.sims.accel.cache import EvalCache, cache_key
-from archlab.space import SpaceError
+from archlab.problems.accel.cache import EvalCache, cache_key
 
 ZIGZAG_INPUTS = Path(zigzag.__file__).parent / "inputs"
 
@@ -153,7 +153,7 @@ def test_cache_concurrent_writers_and_restart(tmp_path):
 
 
 def test_cli_rejects_bad_values():
-    from archlab.sims.accel.cli import app
+    from archlab.cli.accel import app
     from typer.testing import CliRunner
 
     r = CliRunner().invoke(app, ["evaluate", "--set", "pe_rows=17"])
@@ -166,7 +166,7 @@ def test_cli_rejects_bad_values():
 
 def test_pareto_and_knob_ranges():
     import pandas as pd
-    from archlab.sims.accel.study import knob_ranges, pareto_mask
+    from archlab.studies.accel_space.run import knob_ranges, pareto_mask
 
     mask = pareto_mask([1, 2, 3, 2.5, 0.5], [3, 2, 1, 2.5, 5])
     assert mask.tolist() == [True, True, True, False, True]
@@ -179,8 +179,8 @@ def test_pareto_and_knob_ranges():
 @pytest.mark.parametrize("name", ["random", "ga", "random_walk"])
 def test_searchers_run_on_accel_problem(name, monkeypatch, tmp_path):
     """The searcher interface on AccelProblem (ZigZag stubbed: the interface, not the numbers)."""
+    from archlab.problems.accel import problem as accel_problem
     from archlab.search import base
-    from archlab.sims.accel import problem as accel_problem
 
     def fake(config, workload, **kw):
         e = 1e6 / (config["pe_rows"] * config["pe_cols"]) + config["gb_kib"]

@@ -1,4 +1,4 @@
-"""archlab.sims.accel against real ZigZag runs (kept few: one ZigZag call is seconds).
+"""archlab.problems.accel against real ZigZag runs (kept few: one ZigZag call is seconds).
 
 One session-scoped sample on mobilenetv2:conv50 (a small depthwise layer, LOMA lpf_limit=2)
 feeds the monotonicity, parallel, cache-restart and CLI checks.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import zigzag
-from archlab.sims.accel import AccelProblem, accel_space, parse_workload
+from archlab.problems.accel import AccelProblem, accel_space, parse_workload
 
 WORKLOAD = "mobilenetv2:conv50"
 BASE = {**accel_space().default(), "weights_in_gb": True}
@@ -84,7 +84,7 @@ def test_cache_survives_restart_without_rerunning_zigzag(sample):
     parent, problem, configs, metrics = sample
     code = (
         "import json, sys\n"
-        "from archlab.sims.accel import AccelProblem, engine\n"
+        "from archlab.problems.accel import AccelProblem, engine\n"
         "def boom(*a, **k): raise SystemExit('ZigZag was called')\n"
         "engine.run_zigzag = boom\n"
         f"p = AccelProblem({WORKLOAD!r}, lpf_limit=2, workers=1, cache_root={problem.cache_root!r})\n"
@@ -96,7 +96,7 @@ def test_cache_survives_restart_without_rerunning_zigzag(sample):
 
 
 def test_cli_evaluate_json(sample, monkeypatch):
-    from archlab.sims.accel.cli import app
+    from archlab.cli.accel import app
     from typer.testing import CliRunner
 
     parent, _, configs, metrics = sample

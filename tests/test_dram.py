@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from archlab.sims.dram import (
+from archlab.core.space import SpaceError
+from archlab.problems.dram import (
     KNOBS,
     DramProblem,
     Trace,
@@ -13,8 +14,7 @@ from archlab.sims.dram import (
     simulate_many,
     write_trace,
 )
-from archlab.sims.dram.trace import NLINES
-from archlab.space import SpaceError
+from archlab.problems.dram.trace import NLINES
 
 TCK = 1.25  # ns per DDR3-1600 cycle
 ROW = 1 << 16  # next row of bank 0 (row bits start at 16)
@@ -212,7 +212,7 @@ def test_problem_contract():
 
 def test_unchecked_indexing_is_scoped():
     """Only functions compiled inside the block lose numba's negative-index wraparound."""
-    from archlab.sims.dram.unchecked import unchecked_indexing
+    from archlab.problems.dram.unchecked import unchecked_indexing
     from numba import njit
     from numba.np import arrayobj
 

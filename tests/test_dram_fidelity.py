@@ -1,8 +1,8 @@
 """Fidelity against the 280 public DRAMSys runs (skipped when the shared folder is absent)."""
 
 import pytest
-from archlab import paths
-from archlab.sims.dram.calibration import CSV, compare, summary
+from archlab.core import paths
+from archlab.problems.dram.calibration import CSV, compare, summary
 
 pytestmark = pytest.mark.skipif(not (paths.shared() / CSV).exists(), reason="calibration set not available")
 

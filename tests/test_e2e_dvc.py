@@ -19,7 +19,7 @@ BIN = Path(sys.executable).parent
 NOTEBOOK_CELLS = [
     ("code", 'section = "demo"\nsmoke = False', ["parameters"]),
     ("code", "import numpy as np\nimport matplotlib.pyplot as plt\n"
-             "from archlab import params, paths, plots\n"
+             "from archlab.core import params, paths, plots\n"
              "P = params.load_section(section, smoke=smoke)\nC = params.load_section('common')\n"
              "plots.use_style()", []),
     ("code", "x = np.random.default_rng(C.seed).normal(size=P.n) * P.scale\n"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from archlab.envs import MultiAgentProblemEnv, ProblemEnv
-from archlab.sims.dram import DramProblem
+from archlab.problems.dram import DramProblem
 from gymnasium.utils.env_checker import check_env
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from archlab.gemm import cli, schema
+from archlab.cli import gemm as cli
+from archlab.gemm import schema
 from test_gemm_importers import record, results_text, write_tiled
 from test_gemm_models import synthetic_gpu
 from typer.testing import CliRunner

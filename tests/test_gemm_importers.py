@@ -7,7 +7,7 @@ import tarfile
 
 import numpy as np
 import pytest
-from archlab import paths
+from archlab.core import paths
 from archlab.gemm import importers, schema
 
 HEADER = "Energy_Joules,GFLOPS_per_Watt,TFLOPS"

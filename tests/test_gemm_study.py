@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from archlab.gemm import analysis, schema, study
-from archlab.gemm.params import GemmParams
+from archlab.gemm import analysis, schema
+from archlab.studies.gemm import run as study
+from archlab.studies.gemm.params import GemmParams
 
 
 def tiled_table() -> pd.DataFrame:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from archlab.lottery import analysis
+from archlab.studies.lottery import analysis
 from typer.testing import CliRunner
 
 
@@ -127,7 +127,7 @@ def test_sweep_cli_run_status_and_errors(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_lottery_notebook_smoke(tmp_path):
-    from archlab import nb
+    from archlab.workbook import nb
 
     nb.run("notebooks/lottery.ipynb", "lottery", smoke=True, out=tmp_path)
     m = json.loads((tmp_path / "metrics" / "lottery.json").read_text())

@@ -3,8 +3,8 @@
 import re
 
 import pytest
-from archlab import paths
-from archlab.odt.arch import MODELS, arch
+from archlab.core import paths
+from archlab.ondevice.arch import MODELS, arch
 
 SPEC = paths.shared() / "specs" / "mcu_backbones.md"
 

@@ -5,10 +5,10 @@ import json
 import pytest
 import torch
 from archlab.cli import _mount_groups, app
-from archlab.odt.arch import MODELS, arch
-from archlab.odt.memory import extra_memory, measure_step, schedule_peak, train_macs
-from archlab.odt.nets import Net, kept_channels
-from archlab.odt.sparse import Scheme, apply_scheme, bias_only, full
+from archlab.ondevice.arch import MODELS, arch
+from archlab.ondevice.memory import extra_memory, measure_step, schedule_peak, train_macs
+from archlab.ondevice.nets import Net, kept_channels
+from archlab.ondevice.sparse import Scheme, apply_scheme, bias_only, full
 from typer.testing import CliRunner
 
 _mount_groups()

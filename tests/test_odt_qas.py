@@ -3,11 +3,11 @@
 import numpy as np
 import torch
 import torch.nn.functional as F
-from archlab.odt.arch import arch
-from archlab.odt.nets import ActQ, Net, fold_bn
-from archlab.odt.qas import QAS, layer_ratios, qas_scales
-from archlab.odt.quant import LeanConv, QuantAct, quantize
-from archlab.odt.sparse import apply_scheme, full
+from archlab.ondevice.arch import arch
+from archlab.ondevice.nets import ActQ, Net, fold_bn
+from archlab.ondevice.qas import QAS, layer_ratios, qas_scales
+from archlab.ondevice.quant import LeanConv, QuantAct, quantize
+from archlab.ondevice.sparse import apply_scheme, full
 
 
 def test_qas_on_integers_equals_sgd_on_real_weights():

@@ -2,10 +2,10 @@
 
 import torch
 import torch.nn.functional as F
-from archlab.odt.arch import arch
-from archlab.odt.nets import ActQ, Net, fold_bn
-from archlab.odt.quant import LeanConv, QuantAct, int8_state, project_int8, quantize, real_weight
-from archlab.odt.sparse import Scheme, apply_scheme, bias_only, full
+from archlab.ondevice.arch import arch
+from archlab.ondevice.nets import ActQ, Net, fold_bn
+from archlab.ondevice.quant import LeanConv, QuantAct, int8_state, project_int8, quantize, real_weight
+from archlab.ondevice.sparse import Scheme, apply_scheme, bias_only, full
 
 
 def _nets(res=16, seed=0):

@@ -3,9 +3,9 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from archlab.odt.arch import arch
-from archlab.odt.nets import Net
-from archlab.odt.sparse import Contributions, Scheme, SchemeError, apply_scheme, evolve, last_k
+from archlab.ondevice.arch import arch
+from archlab.ondevice.nets import Net
+from archlab.ondevice.sparse import Contributions, Scheme, SchemeError, apply_scheme, evolve, last_k
 
 A = arch("mbv2-w0.35")
 
@@ -48,7 +48,7 @@ def test_evolve_respects_budget_and_maximises_prediction():
     c = Contributions(0.5, {0: 0.0, 6: 0.05, 12: 0.08, 25: 0.1},
                       {(45, 1.0): 0.05, (45, 0.25): 0.03, (48, 1.0): 0.04, (50, 1.0): 0.02, (39, 1.0): 0.06},
                       25)
-    from archlab.odt.memory import extra_memory
+    from archlab.ondevice.memory import extra_memory
 
     def mem(s):
         return extra_memory(a, s)["extra_memory_kb"]

@@ -2,10 +2,10 @@
 
 import pytest
 import torch
-from archlab.odt.data import load, transfer_tasks
-from archlab.odt.quant import int8_state
-from archlab.odt.sparse import Scheme, last_k
-from archlab.odt.train import finetune, int8_net, pretrain, setup_torch, transfer_net
+from archlab.ondevice.data import load, transfer_tasks
+from archlab.ondevice.quant import int8_state
+from archlab.ondevice.sparse import Scheme, last_k
+from archlab.ondevice.train import finetune, int8_net, pretrain, setup_torch, transfer_net
 
 
 @pytest.fixture(scope="module")

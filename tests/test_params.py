@@ -1,7 +1,7 @@
 import pytest
 import yaml
-from archlab import params
-from archlab.params import ParamsError
+from archlab.core import params
+from archlab.core.params import ParamsError
 
 BASE = {
     "common": {"seed": 1, "profile": "quick", "executor": "local", "workers": 2, "dask_address": None},

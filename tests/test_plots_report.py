@@ -1,7 +1,8 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import yaml
-from archlab import paths, plots, report
+from archlab.core import paths, plots
+from archlab.workbook import report
 
 
 def _figure():

@@ -1,7 +1,7 @@
 import math
 
 import pytest
-from archlab.problem import target_reward
+from archlab.core.problem import target_reward
 
 
 def test_reward_is_one_exactly_when_target_met():

@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from archlab import search
-from archlab.params import ParamsError, load_section
-from archlab.problem import Problem
-from archlab.sims.proxy import FeatureEncoder, ProxyProblem, plain_config
-from archlab.sims.proxy_eval import (
+from archlab.core.params import ParamsError, load_section
+from archlab.core.problem import Problem
+from archlab.core.space import Categorical, Integer, Ordinal, Space, SpaceError
+from archlab.problems.proxy import FeatureEncoder, ProxyProblem, plain_config
+from archlab.problems.synthetic import SyntheticProblem
+from archlab.studies.proxy.evaluate import (
     distinct_evaluations,
     errors,
     evals_per_second,
@@ -22,9 +24,12 @@ from archlab.sims.proxy_eval import (
     speed_table,
     split_by_config,
 )
-from archlab.sims.proxy_search import logged_target, mini_sweep_log, search_and_validate, uniform_evaluations
-from archlab.space import Categorical, Integer, Ordinal, Space, SpaceError
-from archlab.sweep.problems import SyntheticProblem
+from archlab.studies.proxy.search import (
+    logged_target,
+    mini_sweep_log,
+    search_and_validate,
+    uniform_evaluations,
+)
 
 METRICS = ["latency_ns", "power_mW"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from archlab.search.cli import app
+from archlab.cli.search import app
 from typer.testing import CliRunner
 
 runner = CliRunner()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from archlab import search
-from archlab.problem import BaseProblem
-from archlab.space import SpaceError
+from archlab.core.problem import BaseProblem
+from archlab.core.space import SpaceError
 from search_helpers import FAST, SMALL
 
 BUDGET = 14
@@ -108,7 +108,7 @@ def test_nsga2_multiobjective_uses_metrics():
 
 
 def test_real_knobs_rejected_with_clear_error():
-    from archlab.space import Real, Space
+    from archlab.core.space import Real, Space
 
     space = Space([Real("x", low=0.0, high=1.0)])
     with pytest.raises(SpaceError, match=r"searcher 'ga' needs a discrete space; real knob\(s\) \['x'\]"):

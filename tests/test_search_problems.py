@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from archlab import search
-from archlab.problem import Problem
-from archlab.search import synthetic
+from archlab.core.problem import Problem
+from archlab.problems import synthetic
 from search_helpers import FAST
 
 
 @pytest.fixture(scope="module")
 def dram():
-    from archlab.sims.dram import DramProblem
+    from archlab.problems.dram import DramProblem
 
     return DramProblem(trace="stream", objective="latency", n_requests=2000)
 
@@ -33,7 +33,7 @@ def test_every_searcher_runs_on_dram(dram, name):
 def test_every_searcher_handles_the_accel_space(name):
     """ZigZag evaluations take seconds, so this checks the interface on AccelProblem's real
     space with a stand-in reward (closeness to the tpu_like default point)."""
-    from archlab.sims.accel.problem import AccelProblem
+    from archlab.problems.accel.problem import AccelProblem
 
     space = AccelProblem(cache=False).space
     ref = space.to_index(space.default())
@@ -72,7 +72,7 @@ def test_trap_is_deceptive():
 
 @pytest.fixture(scope="module")
 def accel(tmp_path_factory):
-    from archlab.sims.accel.problem import AccelProblem
+    from archlab.problems.accel.problem import AccelProblem
 
     return AccelProblem(workload="resnet18:conv2", objective="energy", workers=1,
                         cache_root=str(tmp_path_factory.mktemp("accel_cache")))

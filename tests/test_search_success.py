@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from archlab import search
-from archlab.search import synthetic
+from archlab.problems import synthetic
 
 SEP = ("synthetic-separable", {"d": 4, "n": 6})          # 1296 points
 TRAP = ("synthetic-trap", {"blocks": 2, "block_size": 4})  # 256 points, deceptive

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from archlab.space import Categorical, Integer, Ordinal, Real, Space, SpaceError
+from archlab.core.space import Categorical, Integer, Ordinal, Real, Space, SpaceError
 
 SPACE = Space([
     Categorical("policy", choices=("Open", "Closed"), default="Open"),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from archlab.lottery.params import LotteryParams
+from archlab.studies.lottery.params import LotteryParams
 from archlab.sweep import Experiment, Store, expand, load_evaluations, load_summaries, run_sweep
 from archlab.sweep.plan import hp_draws, restrict
 from archlab.sweep.store import CPU, WALL
@@ -64,8 +64,8 @@ def test_expand_counts_targets_and_error_messages(tmp_path):
 
 
 def test_hp_draws_random_and_grid_keep_earlier_draws():
+    from archlab.core.space import Categorical, Integer, Real, Space
     from archlab.search import Searcher, register
-    from archlab.space import Categorical, Integer, Real, Space
 
     @register
     class _Toy(Searcher):
@@ -206,7 +206,7 @@ def test_ids_follow_the_code(tmp_path, monkeypatch, request):
 
 def test_planned_only_reads_the_latest_plan(tmp_path):
     """Results of experiments dropped from the plan stay on disk, but planned_only leaves them out."""
-    from archlab.sims.proxy_search import logged_evaluations
+    from archlab.studies.proxy.search import logged_evaluations
 
     exps = _exps(2, budget=5)
     store = Store(tmp_path / "store")

@@ -1,4 +1,4 @@
-"""Gymnasium environments wrapping an archlab :class:`~archlab.problem.Problem`.
+"""Gymnasium environments wrapping an archlab :class:`~archlab.core.problem.Problem`.
 
 Observation: for each objective, ``log(value / target)`` clipped to [-10, 10] (0 at the
 target, negative when better), float32; zeros after ``reset``. Reward: the problem's
@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from archlab.problem import Problem
+from archlab.core.problem import Problem
 
 CLIP = 10.0
 

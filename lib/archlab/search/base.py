@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from archlab.problem import Problem
-from archlab.space import Config, Space, SpaceError
+from archlab.core.problem import Problem
+from archlab.core.space import Config, Space, SpaceError
 
 _REGISTRY: dict[str, type[Searcher]] = {}
 

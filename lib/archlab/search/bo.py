@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from archlab.core.space import Categorical, Config, Integer, Space
 from archlab.search.base import Searcher, register
 from archlab.search.lattice import Lattice
 from archlab.search.torch_utils import isolated
-from archlab.space import Categorical, Config, Integer, Space
 
 
 @register

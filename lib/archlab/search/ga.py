@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from archlab.core.space import Config, Integer, Real, Space
 from archlab.search.base import Searcher, register
 from archlab.search.lattice import Lattice
-from archlab.space import Config, Integer, Real, Space
 
 
 @register

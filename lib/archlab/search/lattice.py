@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from archlab.space import Categorical, Config, Space, SpaceError
+from archlab.core.space import Categorical, Config, Space, SpaceError
 
 
 class Lattice:

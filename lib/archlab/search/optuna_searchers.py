@@ -21,9 +21,9 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from archlab.core.space import Categorical, Config, Integer, Real, Space
 from archlab.search.base import Searcher, register
 from archlab.search.lattice import Lattice
-from archlab.space import Categorical, Config, Integer, Real, Space
 
 
 class _OptunaSearcher(Searcher):

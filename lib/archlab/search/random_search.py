@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from archlab.core.space import Config, Space
 from archlab.search.base import Searcher, register
 from archlab.search.lattice import Lattice
-from archlab.space import Config, Space
 
 
 @register

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from archlab.core.space import Categorical, Config, Integer, Real, Space
 from archlab.search.base import Searcher, register
 from archlab.search.lattice import Lattice
-from archlab.space import Categorical, Config, Integer, Real, Space
 
 
 @register

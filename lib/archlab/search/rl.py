@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
+from archlab.core.space import Categorical, Config, Integer, Real, Space
 from archlab.search.base import Searcher, register
 from archlab.search.lattice import Lattice
 from archlab.search.torch_utils import isolated
-from archlab.space import Categorical, Config, Integer, Real, Space
 
 RL_HYPERPARAMETERS = [
     Categorical("formulation", choices=("one_step", "multi_step"), default="one_step"),

@@ -20,7 +20,7 @@ from pathlib import Path
 import archlab
 
 ROOT = Path(archlab.__file__).resolve().parent
-SHARED = ("space.py", "problem.py", "search/base.py", "search/lattice.py", "search/torch_utils.py",
+SHARED = ("core/space.py", "core/problem.py", "search/base.py", "search/lattice.py", "search/torch_utils.py",
           "sweep/run.py")
 
 
@@ -34,8 +34,8 @@ def module_sources(module: str) -> list[Path]:
 @functools.cache
 def code_version(searcher: str, problem: str) -> str:
     """12 hex digits identifying the code behind (``searcher``, ``problem``) experiments."""
+    from archlab.problems import problem_module
     from archlab.search import get
-    from archlab.sweep.problems import problem_module
 
     files = {ROOT / f for f in SHARED}
     files.update(module_sources(get(searcher).__module__))

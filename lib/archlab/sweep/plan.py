@@ -6,7 +6,7 @@ the canonical JSON (sorted keys, no spaces) of exactly those fields plus the fin
 the code behind them (:func:`archlab.sweep.fingerprint.code_version`), so it is stable across
 runs, machines and executors, and changes only when something that changes the result does.
 
-:func:`expand` turns a sweep spec (``archlab.lottery.params.LotteryParams`` or anything with
+:func:`expand` turns a sweep spec (``archlab.studies.lottery.params.LotteryParams`` or anything with
 the same fields) into experiments: problems x workloads x objectives x targets x searchers
 x hyperparameter draws x seeds. Hyperparameter draw 0 is the searcher's declared defaults;
 draw ``k`` (random mode) samples the declared space from ``default_rng([seed, crc32(name), k])``
@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from archlab.space import Categorical, Integer, Ordinal, Real, Space, SpaceError
+from archlab.core.space import Categorical, Integer, Ordinal, Real, Space, SpaceError
 from archlab.sweep.fingerprint import code_version
 
 
@@ -150,7 +150,7 @@ def target_label(target: Any) -> str:
 def resolve_target(problem: str, workload: str, objective: str, target: Any, options: Mapping[str, Any],
                    *, samples: int, seed: int, cache: Path | None = None) -> dict[str, float]:
     """Numeric per-metric targets for a target spec (see the module docstring)."""
-    from archlab.sweep.problems import make_problem
+    from archlab.problems import make_problem
 
     if target is None or target == "default":
         return {k: float(v) for k, v in make_problem(problem, workload, objective, None, **options).target.items()}

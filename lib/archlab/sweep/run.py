@@ -27,7 +27,7 @@ _PROBLEM_CACHE: dict[str, Any] = {}  # per worker process: building a problem ma
 
 
 def _problem(exp: Experiment) -> Any:
-    from archlab.sweep.problems import make_problem
+    from archlab.problems import make_problem
 
     key = canonical_json([exp.problem, exp.workload, exp.objective, exp.target, exp.options])
     if key not in _PROBLEM_CACHE:

@@ -1,0 +1,1 @@
+"""Generic analyses over any Problem or result table: statistics, claims, Pareto."""

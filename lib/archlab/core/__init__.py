@@ -1,0 +1,1 @@
+"""The lowest layer: design spaces, the Problem contract, params, paths, plotting style."""

@@ -1,0 +1,1 @@
+"""One folder per study: ``params.py``, ``run.py`` (``run(P, C) -> Result``), ``figures.py``."""

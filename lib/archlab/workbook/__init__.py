@@ -1,0 +1,1 @@
+"""Notebook runner (papermill), results page and report rendering."""

@@ -1,0 +1,74 @@
+"""What a thin study notebook calls: set up, save the result, show figures and tables.
+
+A notebook is the parameters cell, then::
+
+    from archlab.workbook import display as wd
+    from archlab.studies import lottery
+    P, C = wd.setup(section, smoke)
+    R = lottery.run(P, C)
+    wd.save(R)
+    wd.claims(R)            # the claims table with verdicts
+    wd.figure(R, "curves")  # inline, from the deterministic PNG the study wrote
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import pandas as pd
+
+from archlab.analysis.claims import Result
+from archlab.core import params, plots
+
+
+def setup(section: str, smoke: bool = False) -> tuple[Any, Any]:
+    """Validated params of ``section`` and ``common``; the plotting style; quiet reports."""
+    P = params.load_section(section, smoke=smoke)
+    C = params.load_section("common")
+    plots.use_style()
+    quiet()
+    pd.set_option("display.width", 140, "display.max_columns", 30, "display.precision", 3)
+    return P, C
+
+
+def quiet() -> None:
+    """No warnings or progress bars in a report (their text is noise to a reader)."""
+    warnings.filterwarnings("ignore")
+    logging.getLogger().setLevel(logging.ERROR)
+    import os
+
+    os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def save(R: Result) -> None:
+    """Write ``metrics/<study>.json`` (metrics plus claim records)."""
+    R.write_metrics()
+
+
+def figure(R: Result, name: str) -> Any:
+    """The study's figure ``name`` as an inline image (embedded in the notebook and HTML)."""
+    from IPython.display import Image
+
+    if name not in R.figures:
+        raise KeyError(f"{R.study} has no figure {name!r}; it has: {', '.join(R.figures)}")
+    return Image(filename=str(R.figures[name]))
+
+
+def table(R: Result, name: str) -> pd.DataFrame:
+    """The study's table ``name``."""
+    if name not in R.tables:
+        raise KeyError(f"{R.study} has no table {name!r}; it has: {', '.join(R.tables)}")
+    return R.tables[name]
+
+
+def claims(R: Result) -> pd.DataFrame:
+    """The claims with the paper's number, ours (value, 95% CI, n) and the verdict."""
+    rows = []
+    for c in R.claims:
+        ci = "" if c.ci is None else f"[{c.ci[0]:.3g}, {c.ci[1]:.3g}]"
+        value = "" if c.value is None else f"{c.value:.3g}{(' ' + c.unit) if c.unit else ''}"
+        rows.append({"claim": c.claim, "paper": c.paper, "ours": value, "95% CI": ci,
+                     "n": "" if c.n is None else c.n, "verdict": c.verdict, "rule": c.rule})
+    return pd.DataFrame(rows)
