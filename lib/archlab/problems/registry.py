@@ -5,6 +5,8 @@
 * ``dram``      -> ``archlab.problems.dram.DramProblem(trace=workload, objective=..., target=...)``
 * ``accel``     -> ``archlab.problems.accel.AccelProblem(workload=workload, objective=..., target=...)``
 * ``synthetic`` -> :class:`SyntheticProblem` (cheap, deterministic; tests and benchmarks)
+* ``table``     -> ``archlab.problems.table.TableProblem(workload="dram/cloud-1", ...)``: a
+  tabulated space answered by lookup (``data/<kind>_tables/<name>.parquet``)
 
 Imports are lazy: the real simulators load only when a sweep uses them. Register another
 factory with :func:`register_problem`, or from another installed package through the entry
@@ -23,6 +25,7 @@ _FACTORIES: dict[str, Factory | str] = {
     "dram": "archlab.problems.dram:DramProblem:trace",
     "accel": "archlab.problems.accel:AccelProblem:workload",
     "synthetic": "archlab.problems.synthetic:SyntheticProblem:workload",
+    "table": "archlab.problems.table:TableProblem:workload",
 }
 
 
