@@ -2,7 +2,7 @@
 
 ``params.yaml`` holds one section per study plus ``common``. A study section's plain keys
 are its *quick* profile (the embedded default); an optional ``profiles`` mapping holds
-overlays: ``paper`` (applied when ``common.profile`` is ``paper``) and ``smoke`` (applied
+overlays: ``standard`` or ``paper`` (applied when ``common.profile`` names it) and ``smoke`` (applied
 on top when a notebook runs with ``smoke=True``, as tests and CI do).
 
 Each section is validated by a pydantic model registered in :data:`SECTIONS`. Unknown
@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from archlab.core import paths
 
-OVERLAYS = ("paper", "smoke")
+OVERLAYS = ("standard", "paper", "smoke")
 
 
 class ParamsError(ValueError):
@@ -40,7 +40,7 @@ class Common(Section):
     """Settings shared by every study."""
 
     seed: int = Field(0, ge=0, description="root seed; every random choice derives from it")
-    profile: Literal["quick", "paper"] = "quick"
+    profile: Literal["quick", "standard", "paper"] = "quick"
     executor: Literal["local", "dask"] = "local"
     workers: int = Field(2, ge=1, le=4096, description="local processes or dask workers")
     dask_address: str | None = Field(None, description="tcp://host:port, or null for a LocalCluster")
@@ -171,8 +171,8 @@ def validate_all(data: Mapping[str, Any] | None = None) -> dict[str, Section]:
 
 def _resolve(section: str, base: dict, overlays: dict, profile: str, smoke: bool) -> Section:
     values = base
-    if profile == "paper" and "paper" in overlays:
-        values = deep_merge(values, overlays["paper"] or {})
+    if profile in ("standard", "paper") and profile in overlays:
+        values = deep_merge(values, overlays[profile] or {})
     if smoke and "smoke" in overlays:
         values = deep_merge(values, overlays["smoke"] or {})
     label = section + (".profiles.smoke" if smoke else "")
