@@ -35,7 +35,7 @@ def test_profiles_and_smoke_overlay():
     ({"demo__n": 0}, r"demo\.n: Input should be greater than or equal to 1 \(got 0\)"),
     ({"common__executor": "slurm"}, r"common\.executor: Input should be 'local' or 'dask' \(got 'slurm'\)"),
     ({"demo__profiles": {"paper": {"scale": -1}}}, r"demo\.profiles\.paper\.scale: Input should be greater than 0"),
-    ({"demo__profiles": {"huge": {"n": 1}}}, r"demo\.profiles: unknown profile\(s\) \['huge'\]; allowed: paper, smoke"),
+    ({"demo__profiles": {"huge": {"n": 1}}}, r"demo\.profiles: unknown profile\(s\) \['huge'\]; allowed: standard, paper, smoke"),
     ({"nosuchstudy": {"x": 1}}, r"unknown params section\(s\) \['nosuchstudy'\]; allowed: common, demo"),
 ])
 def test_bad_params_name_the_key(changes, message):
