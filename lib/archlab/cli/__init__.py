@@ -33,6 +33,8 @@ GROUPS = {
     "sweep": "archlab.cli.sweep",
     "gemm": "archlab.cli.gemm",
     "odt": "archlab.cli.odt",
+    "check": "archlab.cli.check",
+    "bench": "archlab.cli.bench",
 }
 
 

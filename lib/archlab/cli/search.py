@@ -31,9 +31,11 @@ def _pairs(items: list[str], what: str) -> dict[str, Any]:
 
 
 def problem_names() -> list[str]:
+    from archlab.problems import registry
     from archlab.problems.synthetic import PROBLEMS
 
-    return [*PROBLEMS, *EXTERNAL_PROBLEMS]
+    plugins = [n for n in registry.problem_names() if registry.plugin_of(n) is not None]
+    return [*PROBLEMS, *EXTERNAL_PROBLEMS, *plugins]
 
 
 def make_problem(name: str, **kwargs: Any):
@@ -43,6 +45,13 @@ def make_problem(name: str, **kwargs: Any):
     if name in synthetic.PROBLEMS:
         return synthetic.make_problem(name, **kwargs)
     if name not in EXTERNAL_PROBLEMS:
+        from archlab.problems import registry
+
+        if registry.plugin_of(name) is not None:  # a plugin problem (entry point archlab.problems)
+            return registry.make_problem(name, kwargs.pop("workload", ""), kwargs.pop("objective", ""),
+                                         kwargs.pop("target", None), **kwargs)
+        if name in registry.plugin_errors():  # a broken plugin: its package and entry point
+            raise KeyError(registry.plugin_errors()[name])
         raise KeyError(f"unknown problem {name!r}; allowed: {', '.join(problem_names())}")
     module, cls = EXTERNAL_PROBLEMS[name].split(":")
     return getattr(importlib.import_module(module), cls)(**kwargs)
@@ -59,10 +68,14 @@ def list_searchers(as_json: bool = typer.Option(False, "--json", help="print JSO
         typer.echo(json.dumps(table, indent=2, default=str))
         return
     for n, hps in table.items():
-        doc = (search.get(n).__doc__ or "").strip().splitlines()[0]
-        typer.echo(f"{n}: {doc}")
+        doc = ((search.get(n).__doc__ or "").strip().splitlines() or [""])[0]
+        plugin = search.base.plugin_of(n)
+        origin = f"   [plugin from {plugin.dist} {plugin.version}]" if plugin is not None else ""
+        typer.echo(f"{n}: {doc}{origin}")
         for hp, info in hps.items():
             typer.echo(f"    {hp} = {info['default']!r}   ({info['allowed']})")
+    for msg in search.base.plugin_errors().values():
+        typer.echo(f"warning: {msg}", err=True)
 
 
 @app.command("run")
