@@ -64,6 +64,7 @@ SECTIONS: dict[str, str] = {
     "proxy": "archlab.studies.proxy.params:ProxyParams",
     "gemm": "archlab.studies.gemm.params:GemmParams",
     "odt": "archlab.studies.ondevice.params:OdtParams",
+    "marl": "archlab.studies.marl.params:MarlParams",
 }
 
 
