@@ -1,8 +1,9 @@
 """The ``archlab`` command line (typer).
 
-Study groups (``dram``, ``accel``, ``search``, ``sweep``, ``gemm``, ``odt``) live in their
-own modules as ``app = typer.Typer()`` and are mounted here; keep heavy imports inside
-their commands so ``archlab --help`` stays fast.
+Every command group lives in its own module as ``app = typer.Typer()``: ``nb`` and
+``report`` (the workbook) are mounted at import; the study groups (``dram``, ``accel``,
+``search``, ``sweep``, ``gemm``, ``odt``) by :func:`_mount_groups`. Keep heavy imports inside
+the commands so ``archlab --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from pathlib import Path
 import typer
 
 from archlab.cli._util import fail
+from archlab.cli.nb import app as nb_app
+from archlab.cli.report import app as report_app
 
 app = typer.Typer(help="archlab: reproducible ML-assisted computer-architecture studies.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-nb_app = typer.Typer(help="Run study notebooks.", no_args_is_help=True)
 params_app = typer.Typer(help="Check and show params.yaml.", no_args_is_help=True)
-report_app = typer.Typer(help="Build the report index.", no_args_is_help=True)
 app.add_typer(nb_app, name="nb")
 app.add_typer(params_app, name="params")
 app.add_typer(report_app, name="report")
@@ -49,24 +50,6 @@ def _mount_groups() -> None:
         app.add_typer(mod.app, name=name)
 
 
-@nb_app.command("run")
-def nb_run(
-    notebook: Path = typer.Argument(..., help="notebook to execute"),
-    section: str = typer.Option(..., "--section", "-s", help="params.yaml section"),
-    smoke: bool = typer.Option(False, "--smoke", help="apply the section's smoke overlay"),
-    out: Path | None = typer.Option(None, "--out", help="write outputs below this folder"),
-) -> None:
-    """Execute NOTEBOOK with papermill for SECTION and write its HTML report."""
-    from archlab.core import params
-    from archlab.workbook import nb
-
-    try:
-        result = nb.run(notebook, section, smoke=smoke, out=out)
-    except (params.ParamsError, nb.NotebookFailed, FileNotFoundError) as e:
-        fail(str(e))
-    typer.echo(f"wrote {result.executed} and {result.html}")
-
-
 @params_app.command("check")
 def params_check(file: Path | None = typer.Option(None, "--file", "-f")) -> None:
     """Validate every section of params.yaml under every profile."""
@@ -89,15 +72,6 @@ def params_show(section: str, smoke: bool = typer.Option(False, "--smoke")) -> N
     except params.ParamsError as e:
         fail(str(e))
     typer.echo(json.dumps(params.as_dict(values), indent=2))
-
-
-@report_app.command("index")
-def report_index(output: Path = typer.Option(Path("reports/index.html"), "--output", "-o")) -> None:
-    """Build reports/index.html linking every study report, metrics and figures."""
-    from archlab.workbook import report
-
-    path = report.build_index(output)
-    typer.echo(f"wrote {path}")
 
 
 def main() -> None:  # console-script entry point

@@ -47,18 +47,27 @@ def save(R: Result) -> None:
     R.write_metrics()
 
 
-def figure(R: Result, name: str) -> Any:
-    """The study's figure ``name`` as an inline image (embedded in the notebook and HTML)."""
-    from IPython.display import Image
+def figure(R: Result, name: str, optional: bool = False) -> Any:
+    """The study's figure ``name`` as an inline image (embedded in the notebook and HTML).
+
+    With ``optional``, a missing figure (a part of the study that could not run, e.g. without
+    its reference data) shows a one-line note instead of raising."""
+    from IPython.display import Image, Markdown
 
     if name not in R.figures:
+        if optional:
+            return Markdown(f"*(figure `{name}` not produced in this run)*")
         raise KeyError(f"{R.study} has no figure {name!r}; it has: {', '.join(R.figures)}")
     return Image(filename=str(R.figures[name]))
 
 
-def table(R: Result, name: str) -> pd.DataFrame:
-    """The study's table ``name``."""
+def table(R: Result, name: str, optional: bool = False) -> Any:
+    """The study's table ``name`` (``optional``: a note instead of an error when absent)."""
     if name not in R.tables:
+        if optional:
+            from IPython.display import Markdown
+
+            return Markdown(f"*(table `{name}` not produced in this run)*")
         raise KeyError(f"{R.study} has no table {name!r}; it has: {', '.join(R.tables)}")
     return R.tables[name]
 

@@ -22,3 +22,11 @@ class DramSpaceParams(Section):
                           description="random base configurations per trace; each knob is swept over all "
                                       "its values in every context")
     fidelity: bool = Field(True, description="compare against the 280 DRAMSys calibration runs")
+    # decision rules (stated before the run; see the notebook and docs/studies/dram_space.md)
+    max_median_rel_err: float = Field(0.01, gt=0, le=1,
+                                      description="fidelity holds if the CI of the median |rel. error| is below")
+    min_spearman: float = Field(0.95, gt=0, le=1, description="rank fidelity holds if the CI of rho is above")
+    matters_threshold: float = Field(0.05, gt=0, description="a knob 'matters' at this median makespan spread")
+    max_knobs_that_matter: int = Field(4, ge=1, le=10, description="'a few knobs' means at most this many")
+    ci: float = Field(0.95, gt=0.5, lt=1, description="confidence level of every interval")
+    bootstrap_resamples: int = Field(2000, ge=100, le=100_000, description="bootstrap resamples per CI")
