@@ -74,3 +74,42 @@ def workloads(network: str = typer.Option(None, "--network", help="resnet18 or m
     for w in list_workloads(network):
         mark = "*" if w.name in REPRESENTATIVE else " "
         typer.echo(f"{mark} {w.name:20s} {w.description}")
+
+
+
+@app.command("tabulate")
+def tabulate(
+    subspace: str = typer.Option("accel-2304", "--subspace", help="declared subspace (archlab.problems.accel.subspaces)"),
+    workloads: list[str] = typer.Option([], "--workload", "-w", help="layer(s) to tabulate (default: the subspace's)"),
+    out: str = typer.Option("data/accel_tables", "--out", "-o", help="folder of the tables"),
+    workers: int = typer.Option(2, "--workers", "-j", help="processes (or Dask workers)"),
+    executor: str = typer.Option("local", "--executor", help="local (process pool) or dask"),
+    address: str = typer.Option(None, "--address", help="Dask scheduler tcp://host:port (default: a LocalCluster)"),
+    limit: int = typer.Option(None, "--limit", help="at most this many new ZigZag runs per layer (resume later)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print the plan (points, cached) and stop"),
+    no_progress: bool = typer.Option(False, "--no-progress", help="no progress bar"),
+) -> None:
+    """Evaluate every point of a declared subspace on each layer with ZigZag; write parquet tables.
+
+    Resumable: evaluations land in the content-addressed cache as they finish, so a killed
+    run restarts where it stopped. The tables are archlab tables: `TableProblem("accel/<net>-convN")`.
+    """
+    from archlab.cli._util import fail
+    from archlab.core.space import SpaceError
+    from archlab.problems.accel import AccelEvalError
+    from archlab.problems.accel.subspaces import get
+    from archlab.problems.accel.tabulate import SubspaceError, tabulate_layer
+
+    try:
+        sub = get(subspace)
+        layers = list(workloads) or list(sub.workloads)
+        typer.echo(f"subspace {sub.name}: {sub.size} points x {len(layers)} layer(s); varied knobs: "
+                   f"{', '.join(sub.varied)}; lpf_limit={sub.lpf_limit}, mapper={sub.mapper}")
+        for w in layers:
+            run = tabulate_layer(sub, w, out, workers=workers, executor=executor, address=address,
+                                 progress=not no_progress, limit=0 if dry_run else limit)
+            state = "written" if run.written else "incomplete (run again to continue)"
+            typer.echo(f"{run.workload}: {run.points} points, {run.cached} cached, {run.evaluated} run now "
+                       f"({run.cpu_s:.0f} CPU s), {run.failed} failed -> {run.path}: {state}")
+    except (SubspaceError, SpaceError, ValueError, AccelEvalError) as e:
+        fail(str(e))

@@ -1,0 +1,60 @@
+"""Declared, tabulated subspaces of the accelerator space (``archlab accel tabulate --subspace NAME``).
+
+A table names its space by a ``module:attr`` reference to a function here, so the space a
+``TableProblem`` searches is exactly the one that was tabulated. Why these values:
+``docs/accel.md`` ("The tabulated subspace").
+"""
+
+from __future__ import annotations
+
+from archlab.core.space import Space
+from archlab.problems.accel.tabulate import Subspace, SubspaceError
+
+#: 4 dataflows x 3 x 3 array shapes x 2^6 memory and bandwidth settings = 2304 points per layer;
+#: systolic (true) and gb_bw_bits (2048) stay at their tpu_like values.
+ACCEL_2304 = Subspace(
+    name="accel-2304",
+    knobs={
+        "dataflow": ("K-C", "K-OX", "C-OX", "OX-OY"),
+        "pe_rows": (8, 16, 32),
+        "pe_cols": (8, 16, 32),
+        "rf_w_bytes": (32, 256),
+        "rf_i_bytes": (0, 32),
+        "rf_o_bytes": (2, 16),
+        "gb_kib": (128, 2048),
+        "weights_in_gb": (False, True),
+        "dram_bw_bits": (64, 256),
+    },
+    workloads=("mobilenetv2:conv50", "resnet18:conv17"),
+    lpf_limit=2,
+    mapper="latency",
+    space_ref="archlab.problems.accel.subspaces:accel_2304",
+    notes="depthwise MobileNetV2 layer and a dense ResNet-18 layer; LOMA lpf_limit 2",
+)
+
+#: a 4-point subspace for tests (two dataflows x two row counts)
+TINY = Subspace(
+    name="tiny",
+    knobs={"dataflow": ("K-OX", "OX-OY"), "pe_rows": (8, 16)},
+    workloads=("mobilenetv2:conv50",),
+    lpf_limit=2,
+    space_ref="archlab.problems.accel.subspaces:tiny",
+)
+
+SUBSPACES: dict[str, Subspace] = {s.name: s for s in (ACCEL_2304, TINY)}
+
+
+def accel_2304() -> Space:
+    return ACCEL_2304.space()
+
+
+def tiny() -> Space:
+    return TINY.space()
+
+
+def get(name: str) -> Subspace:
+    """The declared subspace ``name`` (the error lists the declared names)."""
+    try:
+        return SUBSPACES[name]
+    except KeyError:
+        raise SubspaceError(f"unknown subspace {name!r}; declared: {', '.join(SUBSPACES)}") from None
