@@ -100,28 +100,16 @@ def grid(shapes: Iterable[Sequence[int]], tiles: Sequence[int], tiled_dtype: str
 
 def _blas_call(cfg: CpuConfig, a: np.ndarray, b: np.ndarray) -> tuple[Callable[[], object], Callable]:
     """(call, context factory) for a BLAS configuration."""
+    from archlab.core.runtime import limit_threads
+
     if cfg.kernel == "numpy-blas":
-        from threadpoolctl import threadpool_limits
-
-        return (lambda: np.matmul(a, b)), (lambda: threadpool_limits(cfg.threads, user_api="blas"))
+        return (lambda: np.matmul(a, b)), (lambda: limit_threads(cfg.threads, user_api="blas"))
     if cfg.kernel == "torch-blas":
-        import contextlib
-
         import torch
 
         ta, tb = torch.from_numpy(a.T.copy()).T if cfg.layout[0] == "t" else torch.from_numpy(a), None
         tb = torch.from_numpy(b.T.copy()).T if cfg.layout[1] == "t" else torch.from_numpy(b)
-
-        @contextlib.contextmanager
-        def threads():
-            old = torch.get_num_threads()
-            torch.set_num_threads(cfg.threads)
-            try:
-                yield
-            finally:
-                torch.set_num_threads(old)
-
-        return (lambda: torch.matmul(ta, tb)), threads
+        return (lambda: torch.matmul(ta, tb)), (lambda: limit_threads(cfg.threads))
     raise ValueError(f"unknown CPU kernel {cfg.kernel!r}; allowed: numba-tiled, numpy-blas, torch-blas")
 
 

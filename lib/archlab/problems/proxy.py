@@ -14,7 +14,6 @@ an integer or real knob keeps its value.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -185,11 +184,9 @@ class ProxyProblem(BaseProblem):
 
 def thread_cap(threads: int | None) -> Any:
     """Context capping native (OpenMP/BLAS) thread pools; ``None`` = no cap."""
-    if threads is None:
-        return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
+    from archlab.core.runtime import limit_threads
 
-    return threadpool_limits(limits=threads)
+    return limit_threads(threads)
 
 
 def _params_digest(model: Any) -> str:

@@ -11,7 +11,6 @@ results are bit-identical across executors and worker counts; only ``wall_s`` di
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,10 +37,9 @@ def _problem(exp: Experiment) -> Any:
 
 def _single_thread() -> None:
     """Pool-worker initializer: one BLAS/torch thread per worker (workers fill the cores)."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = "1"
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
+    from archlab.core.runtime import set_threads
+
+    set_threads(1)
 
 
 def run_experiment(exp: Experiment) -> pd.DataFrame:
