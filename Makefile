@@ -4,13 +4,14 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.archlab-installed
+EXAMPLE_STAMP := $(VENV)/.archlab-example-installed
 PYTHON ?= python3
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 PYTEST_ARGS ?= -n 2 --dist loadgroup --timeout 1500
 
 .PHONY: setup repro repro-paper test test-fast lint lab clean-venv
 
-setup: $(STAMP)
+setup: $(STAMP) $(EXAMPLE_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +20,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name archlab --display-name "archlab (Python 3.11)" >/dev/null
 	touch $(STAMP)
+
+# the worked plugin example (docs/plugins.md); the test suite checks and benches it
+$(EXAMPLE_STAMP): $(STAMP) examples/my_searcher/pyproject.toml
+	$(PY) -m pip install -q --no-deps -e examples/my_searcher
+	touch $(EXAMPLE_STAMP)
 
 repro: setup
 	dvc repro
