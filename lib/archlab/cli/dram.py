@@ -70,3 +70,30 @@ def trace_cmd(
         fail(str(e))
     write_trace(tr, output)
     typer.echo(f"wrote {output} ({len(tr)} requests, {tr.n_writes} writes)")
+
+
+@app.command("table")
+def table_cmd(
+    trace: list[str] = typer.Option(..., "--trace", help="pub_stream, pub_random, pub_mixed, pub_rw, cloud-1, "
+                                    "cloud-2 (repeatable)"),
+    spec: str = typer.Option("DDR3-1600", "--spec", help="DDR3-1600 or DDR4-2400"),
+    requests: int | None = typer.Option(None, "--requests", help="first N requests of the trace "
+                                        "(default: the whole 10,000-request trace)"),
+    workers: int = typer.Option(2, "--workers", help="worker processes"),
+    out_dir: Path | None = typer.Option(None, "--out-dir", help="default: data/dram_tables"),
+    limit: int | None = typer.Option(None, "--limit", help="only the first N configurations (a partial table)"),
+) -> None:
+    """Simulate every distinct configuration of the ten-knob space on a trace and write the
+    exact table (parquet) used by the `table` problem; resumable (rerun skips done chunks)."""
+    from archlab.problems.dram import TraceError
+    from archlab.problems.dram.table import build_table
+
+    if workers < 1:
+        fail(f"--workers must be >= 1, got {workers}")
+    for t in trace:
+        try:
+            cmd = f"archlab dram table --trace {t} --spec {spec}" + (f" --requests {requests}" if requests else "")
+            build_table(t, spec, requests, out_dir=out_dir, workers=workers, limit=limit, command=cmd,
+                        log=lambda s: typer.echo(s, err=True))
+        except (TraceError, ValueError, KeyError) as e:
+            fail(str(e))
