@@ -62,8 +62,8 @@ def imports_of(mod: str, *, strings: bool = False) -> frozenset[str]:
                 pkg = mod.split(".") if is_pkg else mod.split(".")[:-1]
                 pkg = pkg[: len(pkg) - (node.level - 1)]
                 base = ".".join(pkg + ([base] if base else []))
-            names = [f"{base}.{a.name}" for a in node.names] or [base]
-            names.append(base)
+            # ``from pkg import mod`` is an edge to pkg.mod; ``from pkg import name`` to pkg
+            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules() else base for a in node.names]
         elif strings and isinstance(node, ast.Constant) and isinstance(node.value, str):
             s = node.value.partition(":")[0]
             if s.startswith("archlab.") and all(p.isidentifier() for p in s.split(".")):
