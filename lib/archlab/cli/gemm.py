@@ -50,52 +50,66 @@ def load_dataset(spec: str):
 def measure(
     backend: str = typer.Option(..., "--backend", "-b", help="cpu or cuda"),
     out: Path | None = typer.Option(None, "--out", "-o", help="CSV to write (default data/gemm/<backend>.csv)"),
+    run: str | None = typer.Option(None, "--run", help="cpu: a full harness run (params gemm.cpu_full) written "
+                                   "to data/gemm/cpu_runs/<RUN>.csv"),
     smoke: bool = typer.Option(False, "--smoke", help="use the gemm section's smoke overlay"),
     reference: bool = typer.Option(False, "--reference",
                                    help="write the GPU reference dataset under data/gemm/reference/"),
     sensor: str | None = typer.Option(None, "--sensor", help="override params: none, nvml, rapl, auto"),
 ) -> None:
-    """Run the measurement sweep of params.yaml's gemm section and write a tidy dataset."""
+    """Run a measurement sweep of params.yaml's gemm section and write a tidy dataset."""
+    import subprocess
+
     from archlab.cli._util import fail
     from archlab.core import params, paths
     from archlab.gemm import schema, sensors
 
     if backend not in ("cpu", "cuda"):
         fail(f"--backend {backend!r}: allowed: cpu, cuda")
+    if run is not None and (backend != "cpu" or not run.replace("-", "").replace("_", "").isalnum()):
+        fail(f"--run {run!r}: a name of letters, digits, - and _ (cpu backend only)")
     try:
         P = params.load_section("gemm", smoke=smoke)
         C = params.load_section("common")
     except params.ParamsError as e:
         fail(str(e))
-    folder = paths.data_dir("gemm") / ("reference" if reference else "")
+    if run is not None:
+        folder = paths.data_dir("gemm") / "cpu_runs"
+    else:
+        folder = paths.data_dir("gemm") / ("reference" if reference else "")
     folder.mkdir(parents=True, exist_ok=True)
-    out = out or folder / f"{backend}.csv"
+    out = out or folder / f"{run or backend}.csv"
+    command = (f"archlab gemm measure --backend {backend}" + (f" --run {run}" if run else "")
+               + (" --reference" if reference else "") + (" --smoke" if smoke else ""))
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                cwd=paths.root()).stdout.strip() or None
+    except OSError:
+        commit = None
     try:
         if backend == "cpu":
-            from archlab.gemm import cpu
+            from archlab.studies.gemm import measure as gm
 
-            s = P.cpu
-            sens = sensors.make(sensor or s.sensor) if (sensor or s.sensor) != "auto" else _auto_cpu()
-            shapes = cpu.shape_grid(s.m, s.n, s.k, s.max_shapes, C.seed)
-            cfgs = cpu.grid(shapes, s.tiles, s.tiled_dtype, s.blas, s.threads, s.dtypes, s.layouts)
-            typer.echo(f"cpu sweep: {len(cfgs)} configurations, power sensor: {sens.name}"
-                       + ("" if sens.name != "none" else " (none on this host: runtime only)"), err=True)
-            df = cpu.measure(cfgs, s.warmup, s.repeats, s.min_time_s, seed=C.seed, sensor=sens)
-            prov = {"backend": "cpu", "device": cpu.cpu_name(), "sensor": sens.name}
-        else:
-            from archlab.gemm import cuda
+            s = P.cpu_full if run is not None else P.cpu
+            include = P.cpu_test_shapes if run is not None else ()
+            n = len(gm.configs(s, C.seed, include))
+            typer.echo(f"cpu harness: {n} configurations x {s.passes} passes", err=True)
+            m = gm.run_cpu(s, C.seed, out, include=include, sensor=sensor,
+                           provenance={"command": command, "commit": commit, "params": params.as_dict(s)})
+            typer.echo(f"wrote {out} ({len(m.rows)} rows, {len(m.visits)} visits; pinned to core {m.core}; "
+                       f"visits under load: {int(m.visits['loaded'].sum())})")
+            return
+        from archlab.gemm import cuda
 
-            s = P.cuda
-            cfgs = cuda.grid(s.shapes, s.blocks, s.warps, s.stages, s.dtypes)
-            typer.echo(f"cuda sweep: {len(cfgs)} configurations", err=True)
-            df = cuda.measure(cfgs, sensor or s.sensor, s.repeats, s.duration_s, s.idle_s, s.settle_s,
-                              s.interval_s, seed=C.seed)
-            prov = {"backend": "cuda", **cuda.provenance(sensor or s.sensor)}
+        s = P.cuda
+        cfgs = cuda.grid(s.shapes, s.blocks, s.warps, s.stages, s.dtypes)
+        typer.echo(f"cuda sweep: {len(cfgs)} configurations", err=True)
+        df = cuda.measure(cfgs, sensor or s.sensor, s, seed=C.seed)
+        prov = {"backend": "cuda", **cuda.provenance(sensor or s.sensor)}
     except (ValueError, RuntimeError, sensors.SensorUnavailable) as e:
         fail(str(e))
     schema.save(df, out)
-    prov |= {"command": f"archlab gemm measure --backend {backend}" + (" --reference" if reference else "")
-             + (" --smoke" if smoke else ""), "rows": len(df), "params": params.as_dict(P)}
+    prov |= {"command": command, "commit": commit, "rows": len(df), "params": params.as_dict(P.cuda)}
     Path(str(out) + ".provenance.json").write_text(json.dumps(prov, indent=2, default=str) + "\n")
     typer.echo(f"wrote {out} ({len(df)} rows)")
 

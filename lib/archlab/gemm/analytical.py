@@ -7,6 +7,7 @@ the intermediate quantities, which :func:`features` turns into ML features.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +52,9 @@ def gpu_model(df: pd.DataFrame, spec: specs.DeviceSpec) -> pd.DataFrame:
     # an SM reaches its peak only with SAT_WARPS resident warps
     last = n_blocks - (waves - 1) * concurrent
     last_per_sm = np.ceil(last / spec.units)
-    peak = np.array([spec.peak_gflops(d) for d in df["dtype"].fillna("float32")]) * 1e9
+    prec = df["precision"].fillna("ieee") if "precision" in df else pd.Series("ieee", index=df.index)
+    peak = np.array([spec.peak_gflops(d, p) for d, p in zip(df["dtype"].fillna("float32"), prec,
+                                                              strict=True)]) * 1e9
     peak_sm = peak / spec.units * lane_util
     block_flops = fl / n_blocks
 
@@ -108,6 +111,23 @@ def cpu_model(df: pd.DataFrame, spec: specs.DeviceSpec) -> pd.DataFrame:
     }, index=df.index)
 
 
+def wave_work(df: pd.DataFrame) -> np.ndarray:
+    """The wave-quantised work of each row: ``waves x tile_m x tile_n x 2K`` FLOPs, with
+    ``waves = ceil(ceil(M/tile_m) ceil(N/tile_n) / units)`` (GPU rows; the tile defaults to
+    128 x 128). On CPU rows (no waves) it is the row's FLOPs, 2MNK."""
+    M, N, K = (df[c].to_numpy(float) for c in schema.SHAPE)
+    out = schema.flops(df).copy()
+    for (device, backend), g in df.groupby([df["device"].fillna(""), df["backend"].fillna("")], sort=False):
+        if backend != "cuda":
+            continue
+        spec = specs.get(str(device), fallback="rtx4070")
+        i = df.index.get_indexer(g.index)
+        tm, tn = _col(g, "tile_m", DEFAULT_GPU_TILE[0]), _col(g, "tile_n", DEFAULT_GPU_TILE[1])
+        waves = np.ceil(np.ceil(M[i] / tm) * np.ceil(N[i] / tn) / spec.units)
+        out[i] = waves * tm * tn * 2 * K[i]
+    return out
+
+
 def predict(df: pd.DataFrame) -> pd.DataFrame:
     """Analytical quantities for every row (device specs looked up per row's ``device``)."""
     parts = []
@@ -134,7 +154,8 @@ def features(df: pd.DataFrame) -> pd.DataFrame:
         "smem_bytes": _col(df, "smem_bytes", 0), "threads": _col(df, "threads", 0),
         "elem_bytes": elem, "layout": df["layout"].map(LAYOUT_CODE).fillna(-1).to_numpy(float),
         "beta_nonzero": (_col(df, "beta", 0) != 0).astype(float),
-        "kernel_code": pd.factorize(df["kernel"].fillna(""), sort=True)[0].astype(float),
+        # a stable code per kernel name (the same in every train/test subset)
+        "kernel_code": df["kernel"].fillna("").map(lambda k: zlib.crc32(k.encode()) % 9973).to_numpy(float),
     }, index=df.index)
     return out
 

@@ -52,6 +52,20 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "sensor": ("string", "nvml, rapl, nvidia-smi, or none"),
     "power_method": ("string", "how power/energy was obtained (none when not measured)"),
     "timestamp": ("string", "ISO-8601 UTC time of the measurement"),
+    "precision": ("string", "fp32 matmul precision on GPUs: ieee (true fp32) or tf32 (tensor cores)"),
+    "runtime_stat": ("string", "statistic behind runtime_ms: min, p25 or median of the samples"),
+    "runtime_median_ms": ("Float64", "median of the samples, ms (beside a min/p25 runtime_ms)"),
+    "samples": ("Int64", "timed samples behind runtime_ms (all passes)"),
+    "passes": ("Int64", "interleaved passes over the configurations the samples came from"),
+    "noise_pct": ("Float64", "|pass 1 - pass 2| / mean of the two passes' statistics, %"),
+    "preempted_samples": ("Int64", "samples during which the thread was involuntarily switched out"),
+    "remeasured": ("Int64", "times the row was measured again because it was taken under load"),
+    "load_avg_1m": ("Float64", "1-minute load average (/proc/loadavg) when the row was measured"),
+    "host_busy_pct": ("Float64", "non-idle share of all host CPU time while the row was measured, %"),
+    "steal_pct": ("Float64", "steal share of all host CPU time while the row was measured, %"),
+    "power_sampled_w": ("Float64", "mean of polled power samples over the loop (cross-check of power_w), W"),
+    "temp_c": ("Float64", "max device temperature during the loop, C"),
+    "throttle_reasons": ("string", "union of clock-throttle reasons seen during the loop (NVML names)"),
 }
 NAMES: list[str] = list(COLUMNS)
 TARGETS: tuple[str, ...] = ("runtime_ms", "power_w", "energy_j", "gflops")

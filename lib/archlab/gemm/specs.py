@@ -28,10 +28,20 @@ class DeviceSpec:
     max_threads_per_block: int
     tdp_w: float | None
     idle_w: float | None
+    tf32_tensor_gflops: float | None = None  # dense tensor-core peaks (fp32 accumulate)
+    fp16_tensor_gflops: float | None = None
+    bf16_tensor_gflops: float | None = None
 
-    def peak_gflops(self, dtype: str) -> float:
-        """Peak throughput for ``dtype`` (fp16/bf16 counted at the fp32 SIMT rate)."""
-        return self.fp64_peak_gflops if dtype == "float64" else self.fp32_peak_gflops
+    def peak_gflops(self, dtype: str, precision: str = "ieee") -> float:
+        """Peak throughput for ``dtype``: fp64 and fp32 (``precision="ieee"``) at the SIMT
+        rate; fp32 with ``precision="tf32"`` and fp16/bf16 at the dense tensor-core rate where
+        the device has one (else the fp32 SIMT rate)."""
+        if dtype == "float64":
+            return self.fp64_peak_gflops
+        tensor = {"float16": self.fp16_tensor_gflops, "bfloat16": self.bf16_tensor_gflops}.get(dtype)
+        if dtype == "float32" and precision == "tf32":
+            tensor = self.tf32_tensor_gflops
+        return tensor if tensor else self.fp32_peak_gflops
 
 
 @cache
@@ -65,4 +75,6 @@ def get(device: str, fallback: str | None = None) -> DeviceSpec:
         l3_mib=float(r["l3_mib"]), max_threads_per_sm=int(r["max_threads_per_sm"]),
         max_blocks_per_sm=int(r["max_blocks_per_sm"]), smem_per_sm_kib=float(r["smem_per_sm_kib"]),
         max_threads_per_block=int(r["max_threads_per_block"]), tdp_w=opt(r["tdp_w"]), idle_w=opt(r["idle_w"]),
+        tf32_tensor_gflops=opt(r["tf32_tensor_gflops"]), fp16_tensor_gflops=opt(r["fp16_tensor_gflops"]),
+        bf16_tensor_gflops=opt(r["bf16_tensor_gflops"]),
     )
