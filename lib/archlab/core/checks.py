@@ -47,8 +47,10 @@ UNITS = frozenset({
     "s", "ms", "us", "ns", "ps", "cycles", "Hz", "kHz", "MHz", "GHz",
     "J", "mJ", "uJ", "nJ", "pJ", "fJ", "W", "mW", "uW",
     "m2", "mm2", "um2", "B", "KB", "KiB", "kB", "MB", "MiB", "GB", "GiB", "bytes", "bits",
-    "au", "pct", "ratio", "count", "ops", "flops", "GFLOPs", "TOPS", "acc", "x",
+    "Bps", "KBps", "MBps", "GBps", "au", "pct", "ratio", "count", "ops", "flops", "GFLOPs", "TOPS", "acc", "x",
 })
+# counts need no unit: n_<what> (n_act, n_rd)
+COUNT_PREFIX = "n_"
 
 # The contract space: every discrete dimension type, small enough for quick checks.
 CONTRACT_SPACE = Space([
@@ -425,10 +427,11 @@ def check_problem(problem: Any, *, kwargs: Mapping[str, Any] | None = None, samp
         c.fail(f"metric(s) {missing} named in objectives/target are not returned by evaluate() "
                f"(it returns {names})", "return every objective and every targeted metric")
     c.ok(f"evaluate() returns the same {len(names or [])} metric names for {len(configs)} configurations")
-    no_unit = [k for k in names or [] if k.rpartition("_")[2] not in UNITS]
+    no_unit = [k for k in names or [] if k.rpartition("_")[2] not in UNITS and not k.startswith(COUNT_PREFIX)]
     if no_unit:
         c.warn(f"metric name(s) {no_unit} carry no unit suffix",
-               f"name metrics <quantity>_<unit>, e.g. latency_ns, energy_pJ, area_mm2 (known units: "
+               f"name metrics <quantity>_<unit>, e.g. latency_ns, energy_pJ, area_mm2, or n_<things> for "
+               f"counts (known units: "
                f"{', '.join(sorted(UNITS))})")
     if again != first:
         c.fail("evaluate() gave different metrics for the same configuration (second pass, reversed order)",
