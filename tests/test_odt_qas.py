@@ -26,7 +26,7 @@ def test_qas_on_integers_equals_sgd_on_real_weights():
                 momentum=0.9)
     opt_r = torch.optim.SGD([w_real, b_real], lr=0.05, momentum=0.9)
     for _ in range(5):
-        for opt, y in ((opt_q, lambda: LeanConv.apply(x, w_int, b_int, s_w, q_in, spec, spec.cin)),
+        for opt, y in ((opt_q, lambda: LeanConv.apply(x, w_int, b_int, s_w, q_in, spec, None)),
                        (opt_r, lambda: F.conv2d(x, w_real, b_real))):
             opt.zero_grad()
             F.mse_loss(QuantAct.apply(y(), q_out), target).backward()

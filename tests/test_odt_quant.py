@@ -4,7 +4,8 @@ import torch
 import torch.nn.functional as F
 from archlab.ondevice.arch import arch
 from archlab.ondevice.nets import ActQ, Net, fold_bn
-from archlab.ondevice.quant import LeanConv, QuantAct, int8_state, project_int8, quantize, real_weight
+from archlab.ondevice.quant import (LeanConv, QuantAct, int8_state, project_int8, quantize, real_weight,
+                                    set_update_mode)
 from archlab.ondevice.sparse import Scheme, apply_scheme, bias_only, full
 
 
@@ -55,12 +56,13 @@ def test_lean_conv_grads_match_autograd_reference():
         xin = qnet.prefix(x[:4], c.spec.block)
         if c.spec.role != "pw1":
             xin = QuantAct.apply(torch.randn(4, c.spec.cin, c.spec.in_hw, c.spec.in_hw), c.q_in)
-        for keep in (c.weight.shape[1 if c.spec.groups == 1 else 0], 2):
+        d = 1 if c.spec.groups == 1 else 0
+        for idx_t in (None, torch.tensor([1, 3])):  # all channels; two non-leading channels
             xa = xin.clone().requires_grad_(True)
             w = c.weight.detach().clone().requires_grad_(True)
             b = c.bias.detach().clone().requires_grad_(True)
             g = torch.randn(4, c.spec.cout, c.spec.out_hw, c.spec.out_hw)
-            (LeanConv.apply(xa, w, b, c.s_w, c.q_in, c.spec, keep) * g).sum().backward()
+            (LeanConv.apply(xa, w, b, c.s_w, c.q_in, c.spec, idx_t) * g).sum().backward()
             xr = xin.clone().requires_grad_(True)
             wr = c.weight.detach().clone().requires_grad_(True)
             br = c.bias.detach().clone().requires_grad_(True)
@@ -69,9 +71,10 @@ def test_lean_conv_grads_match_autograd_reference():
             (y * g).sum().backward()
             assert torch.allclose(xa.grad, xr.grad, atol=1e-5)
             assert torch.allclose(b.grad, br.grad, rtol=1e-4, atol=1e-8)
-            d = 1 if c.spec.groups == 1 else 0
-            assert torch.allclose(w.grad.narrow(d, 0, keep), wr.grad.narrow(d, 0, keep), rtol=1e-3, atol=1e-7)
-            assert torch.all(w.grad.narrow(d, keep, w.shape[d] - keep) == 0)
+            kept = torch.arange(w.shape[d]) if idx_t is None else idx_t
+            frozen = torch.tensor([i for i in range(w.shape[d]) if i not in set(kept.tolist())], dtype=torch.long)
+            assert torch.allclose(w.grad.index_select(d, kept), wr.grad.index_select(d, kept), rtol=1e-3, atol=1e-7)
+            assert torch.all(w.grad.index_select(d, frozen) == 0)
 
 
 def _saved_bytes(net, x):
@@ -107,8 +110,22 @@ def test_update_modes():
     opt = torch.optim.SGD(q.params_of(), lr=1e-6)  # far below half an integer step
     F.cross_entropy(q(x[:8]), torch.zeros(8, dtype=torch.long)).backward()
     opt.step()
-    shadow = [p.detach().clone() for p in q.parameters()]
-    assert any(not torch.equal(a, b) for a, b in zip(before, shadow))  # shadow weights drifted
+    latent = [p.detach().clone() for p in q.parameters()]
+    assert any(not torch.equal(a, b) for a, b in zip(before, latent))  # fp32 latent weights moved
+    for m in ("latent", "shadow"):
+        project_int8(q, m)  # keep the latent weights
+        assert all(torch.equal(a, b) for a, b in zip(latent, q.parameters()))
+    set_update_mode(q, "latent")
+    out0 = q(x[:8]).detach()
+    with torch.no_grad():
+        for p in q.parameters():
+            p.add_(0.3)  # latent weights off the grid by less than half a step
+    assert torch.equal(out0, q(x[:8]).detach())  # latent: the forward pass rounds them back
+    set_update_mode(q, "shadow")
+    assert not torch.equal(out0, q(x[:8]).detach())  # shadow: the forward pass uses them off-grid
+    with torch.no_grad():
+        for p, b in zip(q.parameters(), latent):
+            p.copy_(b)
     project_int8(q, "int8")
     assert all(torch.equal(a, b) for a, b in zip(before, q.parameters()))  # update lost on the int8 grid
     int8_state(q)

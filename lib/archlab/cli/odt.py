@@ -63,9 +63,9 @@ def memory(
 
 @app.command("pretrain")
 def pretrain_cmd(smoke: bool = typer.Option(False, "--smoke", help="use the smoke overlay")) -> None:
-    """Pretrain the backbone on MNIST 5k (params odt.pretrain) into data/odt_pretrain/."""
+    """Pretrain the backbone on MNIST 0-4 of the offline 5k sample (params odt.pretrain) into data/odt_pretrain/."""
     from archlab.core import params
-    from archlab.ondevice.pretrained import ensure_pretrained
+    from archlab.studies.ondevice.pretrain import ensure_pretrained
 
     try:
         p = params.load_section("odt", smoke=smoke)

@@ -6,56 +6,25 @@ One network class serves three states of the same graph:
 * ``float``: BN folded into conv weights and biases, plain PyTorch ops (the fp32 graph
   and the "framework" baseline of the memory comparison);
 * ``quant``: the int8 graph of :mod:`archlab.ondevice.quant` (integer-valued weights with
-  per-channel scales, fake-quantized activations, lean autograd functions that keep
-  only what backward needs).
+  per-channel scales, activations on the int8 grid, the lean operators of
+  :mod:`archlab.ondevice.int8ops` that keep only what backward needs).
 
 Sparse update (:mod:`archlab.ondevice.sparse`) sets per conv which of weight and bias
-require grad and how many channels of the weight are updated (``keep``).
+require grad and which channels of the weight are updated (``keep_idx``, largest magnitude first).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from archlab.ondevice.arch import Arch, ConvSpec
+from archlab.ondevice.int8ops import INT32, ActQ, LeanConv, QuantAct, kept_channels, round_ste, split_dim
 
-
-@dataclass(frozen=True)
-class ActQ:
-    """Per-tensor asymmetric int8 activation quantizer: real = s * (q - z), q in [lo, hi]."""
-
-    s: float
-    z: int
-    lo: int = -128
-    hi: int = 127
-
-    @staticmethod
-    def from_range(lo_real: float, hi_real: float, relu6: bool) -> ActQ:
-        """Quantizer covering [lo_real, hi_real]; with ``relu6`` the clamp is ReLU6 fused."""
-        lo_real, hi_real = min(lo_real, 0.0), max(hi_real, 0.0)
-        if relu6:
-            lo_real, hi_real = 0.0, min(max(hi_real, 1e-3), 6.0)
-        s = max(hi_real - lo_real, 1e-6) / 255.0
-        z = int(min(127, max(-128, round(-128 - lo_real / s))))
-        lo = max(-128, z) if relu6 else -128
-        hi = min(127, z + round(6.0 / s)) if relu6 else 127
-        return ActQ(float(s), z, lo, hi)
-
-
-def split_dim(spec: ConvSpec) -> int:
-    """Weight dimension along which a channel ratio keeps channels (input channels; depthwise: 0)."""
-    return 0 if spec.groups > 1 else 1
-
-
-def kept_channels(spec: ConvSpec, ratio: float) -> int:
-    """Channels of the weight's split dimension updated at ``ratio`` (at least one)."""
-    n = spec.cout if spec.groups > 1 else spec.cin
-    return max(1, min(n, math.ceil(ratio * n - 1e-9)))
+__all__ = ["ActQ", "Net", "TConv", "TLinear", "fold_bn", "kept_channels", "split_dim"]
 
 
 class TConv(nn.Module):
@@ -69,7 +38,8 @@ class TConv(nn.Module):
         self.weight = nn.Parameter(w)
         self.bias = nn.Parameter(torch.zeros(spec.cout))
         self.bn = nn.BatchNorm2d(spec.cout) if bn else None
-        self.keep: int | None = None  # channels of split_dim updated; None = all
+        self.keep_idx: torch.Tensor | None = None  # channels of split_dim updated; None = all
+        self.round_w = False  # int8 graph: round the latent weights in the forward pass (STE)
         self.s_w: torch.Tensor | None = None  # per-output-channel weight scale (quant state)
         self.q_in: ActQ | None = None
         self.q_out: ActQ | None = None
@@ -80,19 +50,22 @@ class TConv(nn.Module):
 
     def _weight(self) -> torch.Tensor:
         w = self.weight
-        if self.keep is None or not w.requires_grad:
+        if self.keep_idx is None or not w.requires_grad:
             return w
+        shape = [1] * w.dim()
         d = split_dim(self.spec)
-        frozen = w.narrow(d, self.keep, w.shape[d] - self.keep).detach()
-        return torch.cat([w.narrow(d, 0, self.keep), frozen], d)
+        shape[d] = w.shape[d]
+        m = torch.zeros(shape, dtype=w.dtype)
+        m.view(-1)[self.keep_idx] = 1
+        return w * m + w.detach() * (1 - m)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         sp = self.spec
         if self.quantized:
-            from archlab.ondevice.quant import LeanConv, QuantAct
-
-            keep = self.keep if self.keep is not None else self.weight.shape[split_dim(sp)]
-            y = LeanConv.apply(x, self.weight, self.bias, self.s_w, self.q_in, sp, keep)
+            w, b = self.weight, self.bias
+            if self.round_w:
+                w, b = round_ste(w, 127), round_ste(b, INT32)
+            y = LeanConv.apply(x, w, b, self.s_w, self.q_in, sp, self.keep_idx)
             return QuantAct.apply(y, self.q_out)
         y = F.conv2d(x, self._weight(), None if self.bn is not None else self.bias,
                      sp.stride, sp.k // 2, 1, sp.groups)
@@ -110,6 +83,7 @@ class TLinear(nn.Module):
         self.bias = nn.Parameter(torch.zeros(n_out))
         self.s_w: torch.Tensor | None = None
         self.q_in: ActQ | None = None
+        self.round_w = False
 
     def reset(self, n_out: int, generator: torch.Generator | None = None) -> None:
         """A fresh head for ``n_out`` classes (transfer to a new task)."""
@@ -121,8 +95,10 @@ class TLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.s_w is None:
             return F.linear(x, self.weight, self.bias)
-        s = self.s_w.view(-1, 1)
-        return F.linear(x, self.weight * s, self.bias * self.s_w * self.q_in.s)
+        w, b = self.weight, self.bias
+        if self.round_w:
+            w, b = round_ste(w, 127), round_ste(b, INT32)
+        return F.linear(x, w * self.s_w.view(-1, 1), b * self.s_w * self.q_in.s)
 
 
 class Net(nn.Module):
@@ -154,8 +130,6 @@ class Net(nn.Module):
         return self._run(x, -1, block, None, head=False)
 
     def _run(self, x, start, stop, observe, head):
-        from archlab.ondevice.quant import QuantAct
-
         def obs(name: str, t: torch.Tensor) -> None:
             if observe is not None:
                 lo, hi = float(t.min()), float(t.max())

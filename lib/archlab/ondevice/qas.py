@@ -20,7 +20,8 @@ from archlab.ondevice.quant import quant_layers
 
 
 def qas_scales(net: Net) -> dict[nn.Parameter, torch.Tensor]:
-    """Per-parameter gradient scale factors ``s^-2`` (broadcastable to the parameter)."""
+    """Per-parameter gradient scale factors ``s^-2`` (broadcastable to the parameter); 1 for a
+    float classifier head."""
     out: dict[nn.Parameter, torch.Tensor] = {}
     for layer in quant_layers(net):
         if layer.s_w is None:
@@ -28,6 +29,9 @@ def qas_scales(net: Net) -> dict[nn.Parameter, torch.Tensor]:
         sw = layer.s_w.detach()
         out[layer.weight] = sw.view(-1, *([1] * (layer.weight.dim() - 1))).pow(-2)
         out[layer.bias] = (sw * layer.q_in.s).pow(-2)
+    if net.fc.s_w is None:  # float classifier head: its gradients are already in real units
+        out[net.fc.weight] = torch.ones(())
+        out[net.fc.bias] = torch.ones(())
     return out
 
 

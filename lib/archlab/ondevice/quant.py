@@ -8,9 +8,19 @@ as their real values, which lie exactly on the grid. Requantization rounds with 
 straight-through estimator and clamps to ``[lo, hi]``; for convs followed by ReLU6 the
 clamp bounds are ReLU6 (fused), so the 1-bit clamp mask is all backward needs.
 
-Update modes (:func:`project_int8`): ``shadow`` keeps the integer weights as fp32
-tensors that drift off the grid (what the reference code does); ``int8`` casts them back
-to int8 after every optimizer step, so updates smaller than half a step are lost.
+The classifier is int8 (``head="int8"``) or kept in float (``head="float"``, as the
+reference does: its input is the int8 pooled vector, its weights fp32).
+
+Update modes (:func:`set_update_mode`, :func:`project_int8`), how the integer-unit weights
+are stored between steps and what the forward pass sees:
+
+* ``latent`` (the reference's): fp32 latent weights in integer units; the forward pass
+  rounds them to the int8 / int32 grid (straight-through gradient), so the network that
+  computes the loss is always a true int8 network while small updates accumulate;
+* ``shadow``: fp32 latent weights, and the forward pass uses them *unrounded*, i.e. off
+  the grid (a relaxation: the loss is that of a network the int8 engine cannot run);
+* ``int8``: the weights are cast back to int8 / int32 after every optimizer step (true
+  int8 storage, what the memory model counts), so updates below half a step are lost.
 """
 
 from __future__ import annotations
@@ -18,78 +28,16 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
-from torch.nn.grad import conv2d_input, conv2d_weight
 
-from archlab.ondevice.arch import ConvSpec
-from archlab.ondevice.nets import ActQ, Net, TConv, split_dim
+from archlab.ondevice.int8ops import INT32, ActQ, LeanConv, QuantAct
+from archlab.ondevice.nets import Net, TConv
 
-UpdateMode = Literal["shadow", "int8"]
-INT32 = 2**31 - 1
+__all__ = ["LeanConv", "QuantAct", "UpdateMode", "Head", "quantize", "project_int8", "set_update_mode",
+           "int8_state", "quant_layers", "real_weight", "weight_scale", "calibrate"]
 
-
-class QuantAct(torch.autograd.Function):
-    """Requantize to ``q`` with round-to-nearest (straight-through) and clamp; saves a bool mask."""
-
-    @staticmethod
-    def forward(ctx, y: torch.Tensor, q: ActQ) -> torch.Tensor:
-        code = torch.round(y / q.s) + q.z
-        if ctx.needs_input_grad[0]:
-            ctx.save_for_backward((code >= q.lo) & (code <= q.hi))
-        return (code.clamp_(q.lo, q.hi) - q.z) * q.s
-
-    @staticmethod
-    def backward(ctx, g: torch.Tensor):
-        (mask,) = ctx.saved_tensors
-        return g * mask, None
-
-
-class LeanConv(torch.autograd.Function):
-    """int8 conv that keeps for backward only what the requested gradients need.
-
-    Inputs: real-valued activation ``x`` (on the grid of ``q_in``), integer weight ``w``,
-    integer bias ``b`` and per-channel scales ``s_w``. The input activation is saved as
-    int8 codes, and only its ``keep`` channels, only when the weight requires grad; nothing
-    is saved for bias-only or frozen convs except what the input gradient needs (the
-    weight, which is a parameter already resident).
-    """
-
-    @staticmethod
-    def forward(ctx, x, w, b, s_w, q_in: ActQ, spec: ConvSpec, keep: int):
-        wr = w * s_w.view(-1, 1, 1, 1)
-        y = F.conv2d(x, wr, b * s_w * q_in.s, spec.stride, spec.k // 2, 1, spec.groups)
-        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        xs = None
-        if need_w:
-            xk = x.narrow(1, 0, keep)
-            xs = torch.round(xk / q_in.s + q_in.z).to(torch.int8)
-        ctx.save_for_backward(xs, w if need_x else None, s_w)
-        ctx.meta = (q_in, spec, keep, tuple(x.shape))
-        return y
-
-    @staticmethod
-    def backward(ctx, gy):
-        xs, w, s_w = ctx.saved_tensors
-        q_in, spec, keep, x_shape = ctx.meta
-        pad = spec.k // 2
-        gx = gw = gb = None
-        if ctx.needs_input_grad[0]:
-            gx = conv2d_input(x_shape, w * s_w.view(-1, 1, 1, 1), gy, spec.stride, pad, 1, spec.groups)
-        if ctx.needs_input_grad[1]:
-            xk = (xs.to(gy.dtype) - q_in.z) * q_in.s
-            shape = [spec.cout, spec.cin // spec.groups, spec.k, spec.k]
-            gw = gy.new_zeros(shape)
-            if split_dim(spec) == 0:  # depthwise: kept channels are output = input channels
-                shape[0] = keep
-                part = conv2d_weight(xk, shape, gy.narrow(1, 0, keep), spec.stride, pad, 1, keep)
-                gw.narrow(0, 0, keep).copy_(part)
-            else:
-                shape[1] = keep
-                gw.narrow(1, 0, keep).copy_(conv2d_weight(xk, shape, gy, spec.stride, pad, 1, 1))
-            gw.mul_(s_w.view(-1, 1, 1, 1))
-        if ctx.needs_input_grad[2]:
-            gb = gy.sum((0, 2, 3)) * s_w * q_in.s
-        return gx, gw, gb, None, None, None, None
+UpdateMode = Literal["latent", "shadow", "int8"]
+UPDATE_MODES: tuple[str, ...] = ("latent", "shadow", "int8")
+Head = Literal["float", "int8"]
 
 
 def weight_scale(w: torch.Tensor) -> torch.Tensor:
@@ -107,8 +55,13 @@ def calibrate(net: Net, x: torch.Tensor) -> dict[str, list[float]]:
 
 
 @torch.no_grad()
-def quantize(net: Net, calib: torch.Tensor) -> Net:
-    """The int8 graph of a BN-folded float ``net`` (a new network; ``net`` is unchanged)."""
+def quantize(net: Net, calib: torch.Tensor, head: Head = "int8") -> Net:
+    """The int8 graph of a BN-folded float ``net`` (a new network; ``net`` is unchanged).
+
+    ``head="float"`` keeps the classifier's weights and bias in fp32 (the reference's choice).
+    """
+    if head not in ("float", "int8"):
+        raise ValueError(f"unknown head {head!r}; allowed: float, int8")
     if any(c.bn is not None for c in net.convs):
         raise ValueError("fold BatchNorm first (archlab.ondevice.nets.fold_bn)")
     ranges = calibrate(net, calib)
@@ -126,6 +79,8 @@ def quantize(net: Net, calib: torch.Tensor) -> Net:
     q.q_pool = ActQ.from_range(*ranges["pool"], relu6=False)
     fc = q.fc
     fc.q_in = q.q_pool
+    if head == "float":
+        return q
     fc.s_w = weight_scale(fc.weight)
     fc.weight.copy_(torch.round(fc.weight / fc.s_w.view(-1, 1)).clamp(-127, 127))
     fc.bias.copy_(torch.round(fc.bias / (fc.s_w * fc.q_in.s)))
@@ -139,17 +94,27 @@ def _quantize_weights(c: TConv) -> None:
 
 
 def quant_layers(net: Net) -> list:
-    """The quantized layers (convs then the classifier)."""
-    return [*net.convs, net.fc]
+    """The quantized layers (convs, then the classifier when it is int8)."""
+    return [*net.convs, net.fc] if net.fc.s_w is not None else list(net.convs)
+
+
+def set_update_mode(net: Net, mode: UpdateMode) -> None:
+    """Make the forward pass of ``net``'s int8 layers round their weights (``latent``, ``int8``)
+    or use them as stored (``shadow``)."""
+    if mode not in UPDATE_MODES:
+        raise ValueError(f"unknown update mode {mode!r}; allowed: {', '.join(UPDATE_MODES)}")
+    for layer in quant_layers(net):
+        layer.round_w = mode != "shadow"
 
 
 @torch.no_grad()
 def project_int8(net: Net, mode: UpdateMode) -> None:
-    """After an optimizer step: in ``int8`` mode cast weights back to int8 and biases to int32."""
-    if mode == "shadow":
-        return
+    """After an optimizer step: in ``int8`` mode cast weights back to int8 and biases to int32
+    (``latent`` and ``shadow`` keep fp32 latent weights)."""
+    if mode not in UPDATE_MODES:
+        raise ValueError(f"unknown update mode {mode!r}; allowed: {', '.join(UPDATE_MODES)}")
     if mode != "int8":
-        raise ValueError(f"unknown update mode {mode!r}; allowed: shadow, int8")
+        return
     for layer in quant_layers(net):
         layer.weight.copy_(torch.round(layer.weight).clamp_(-127, 127))
         layer.bias.copy_(torch.round(layer.bias).clamp_(-INT32, INT32))
@@ -161,7 +126,7 @@ def int8_state(net: Net) -> dict[str, torch.Tensor]:
     for i, layer in enumerate(quant_layers(net)):
         w, b = layer.weight.detach(), layer.bias.detach()
         if not (torch.equal(w, torch.round(w)) and w.abs().max() <= 127 and torch.equal(b, torch.round(b))):
-            raise ValueError(f"layer {i} is not on the int8/int32 grid (shadow weights drifted)")
+            raise ValueError(f"layer {i} is not on the int8/int32 grid (latent weights drifted)")
         out[f"{i}.weight"] = w.to(torch.int8)
         out[f"{i}.bias"] = b.to(torch.int32)
     return out

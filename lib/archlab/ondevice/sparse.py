@@ -2,8 +2,8 @@
 
 A :class:`Scheme` is ``n_bias`` (the trailing convs whose bias is updated), ``weights``
 (conv indices, spec order, whose weights are updated) and ``ratios`` (fraction of each
-listed conv's input channels, depthwise: channels, that is updated). The classifier is
-always trained. :func:`apply_scheme` makes frozen parameters not require grad, so autograd
+listed conv's input channels, depthwise: channels, that is updated; the channels with the
+largest weight L2 norm are kept, as in the reference). The classifier is always trained. :func:`apply_scheme` makes frozen parameters not require grad, so autograd
 neither builds graph nor keeps activations in front of the first trained layer, and the
 int8 graph's lean conv saves the input only where a weight is updated.
 
@@ -19,8 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archlab.ondevice.arch import Arch
-from archlab.ondevice.nets import Net, kept_channels
+from archlab.ondevice.arch import Arch, ConvSpec
+from archlab.ondevice.int8ops import kept_channels, magnitude_channels
+from archlab.ondevice.nets import Net
+from archlab.ondevice.quant import real_weight
+
+
+def _n_split(spec: ConvSpec) -> int:
+    return spec.cout if spec.groups > 1 else spec.cin
 
 
 class SchemeError(ValueError):
@@ -102,7 +108,8 @@ def apply_scheme(net: Net, scheme: Scheme) -> Net:
         i = c.spec.index
         c.weight.requires_grad_(i in ratio)
         c.bias.requires_grad_(i >= first_bias)
-        c.keep = kept_channels(c.spec, ratio[i]) if i in ratio and ratio[i] < 1 else None
+        c.keep_idx = (magnitude_channels(c.spec, real_weight(c), ratio[i])
+                      if i in ratio and kept_channels(c.spec, ratio[i]) < _n_split(c.spec) else None)
         if c.bn is not None:
             for p in c.bn.parameters():
                 p.requires_grad_(i in ratio)

@@ -1,4 +1,5 @@
-"""Pretraining and fine-tuning loops (fp32, int8 with/without QAS, bf16/fp16 with loss scaling).
+"""Pretraining and fine-tuning loops (fp32, int8 with/without QAS in three update modes,
+bf16/fp16 with loss scaling), with a cosine learning-rate schedule.
 
 Fine-tuning applies a sparse-update scheme; the frozen front part (the blocks before the
 first trained parameter) is run once per image without a graph and cached, which is exact
@@ -8,9 +9,10 @@ because nothing in it changes during fine-tuning.
 from __future__ import annotations
 
 import copy
-import time
+from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -18,11 +20,12 @@ from archlab.ondevice.arch import arch as make_arch
 from archlab.ondevice.data import Split
 from archlab.ondevice.nets import Net, fold_bn
 from archlab.ondevice.qas import QAS, qas_scales
-from archlab.ondevice.quant import UpdateMode, project_int8, quantize
+from archlab.ondevice.quant import Head, UpdateMode, project_int8, quantize, set_update_mode
 from archlab.ondevice.sparse import Scheme, apply_scheme
 
 Optim = Literal["sgd", "sgdm", "adam"]
 Precision = Literal["fp32", "bf16", "fp16"]
+Schedule = Literal["cosine", "constant"]
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -45,7 +48,8 @@ def evaluate(net: Net, x: torch.Tensor, y: torch.Tensor, start: int = -1, batch:
 
 def pretrain(model: str, width: float, resolution: int, depth: float, data: Split, epochs: int, batch: int,
              lr: float, seed: int) -> tuple[Net, list[float]]:
-    """Train a BN network from scratch with Adam on ``data``; returns (net, test accuracy per epoch)."""
+    """Train a BN network from scratch with Adam (one-cycle schedule) on ``data``'s training part;
+    returns (net, held-out accuracy after each epoch)."""
     torch.manual_seed(seed)
     net = Net(make_arch(model, width, resolution, depth), data.n_classes, bn=True)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
@@ -90,9 +94,9 @@ def transfer_net(pre: Net, n_classes: int, seed: int) -> Net:
     return net
 
 
-def int8_net(fnet: Net, data: Split, n_calib: int = 128) -> Net:
-    """The int8 graph of ``fnet``, calibrated on the first ``n_calib`` training images."""
-    return quantize(fnet, data.x_train[:n_calib])
+def int8_net(fnet: Net, x_calib: torch.Tensor, head: Head = "float", n_calib: int = 128) -> Net:
+    """The int8 graph of ``fnet``, calibrated on the first ``n_calib`` of ``x_calib`` (training images)."""
+    return quantize(fnet, x_calib[:n_calib], head=head)
 
 
 def make_optimizer(net: Net, opt: Optim, lr: float, momentum: float, qas: bool) -> torch.optim.Optimizer:
@@ -110,25 +114,61 @@ def make_optimizer(net: Net, opt: Optim, lr: float, momentum: float, qas: bool) 
     raise ValueError(f"unknown optimizer {opt!r}; allowed: sgd, sgdm, adam")
 
 
-def finetune(net: Net, data: Split, scheme: Scheme, *, opt: Optim = "sgdm", lr: float = 0.05,
-             momentum: float = 0.9, qas: bool = False, mode: UpdateMode = "shadow", epochs: int = 3,
-             batch: int = 32, seed: int = 0, precision: Precision = "fp32", loss_scale: float = 2.0**12,
-             growth_interval: int = 50) -> dict:
-    """Fine-tune a copy of ``net`` under ``scheme``; returns accuracy and run statistics.
+@dataclass
+class FineTuned:
+    """A fine-tuned network and how to evaluate it (the frozen prefix is recomputed per input)."""
 
-    ``precision`` bf16/fp16 runs forward and backward in that dtype with fp32 master
-    weights; fp16 uses dynamic loss scaling (start ``loss_scale``, halve on overflow and
-    skip the step, double after ``growth_interval`` clean steps).
+    net: Net
+    start: int
+    dtype: torch.dtype
+    stats: dict
+
+    @torch.no_grad()
+    def correct(self, x: torch.Tensor, y: torch.Tensor, batch: int = 256) -> np.ndarray:
+        """Per-image correctness (bool array) on images ``x`` with labels ``y``."""
+        self.net.eval()
+        out = []
+        for i in range(0, len(y), batch):
+            xb = x[i:i + batch].to(self.dtype)
+            if self.start > 0:
+                xb = self.net.prefix(xb, self.start)
+            logits = self.net(xb, start=self.start).float()
+            ok = logits.argmax(1) == y[i:i + batch]
+            out.append((ok & torch.isfinite(logits).all(1)).numpy())
+        return np.concatenate(out) if out else np.zeros(0, dtype=bool)
+
+    def accuracy(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        return float(self.correct(x, y).mean())
+
+
+def finetune(net: Net, x: torch.Tensor, y: torch.Tensor, scheme: Scheme, *, opt: Optim = "sgd", lr: float = 0.05,
+             momentum: float = 0.0, qas: bool = False, mode: UpdateMode = "latent", epochs: int = 10,
+             batch: int = 32, seed: int = 0, precision: Precision = "fp32", schedule: Schedule = "cosine",
+             loss_scale: float = 2.0**12, growth_interval: int = 50) -> FineTuned:
+    """Fine-tune a copy of ``net`` on ``(x, y)`` under ``scheme``.
+
+    ``schedule="cosine"`` anneals the learning rate to 0 over all steps (per batch).
+    ``mode`` applies to the int8 graph (see :mod:`archlab.ondevice.quant`). ``precision``
+    bf16/fp16 runs forward and backward in that dtype with fp32 master weights; fp16 uses
+    dynamic loss scaling (start ``loss_scale``, halve on overflow and skip the step, double
+    after ``growth_interval`` clean steps). A run whose loss turns non-finite stops
+    (``stats["diverged"]``); its non-finite logits count as wrong answers.
     """
     net = apply_scheme(copy.deepcopy(net), scheme)
     dtype = DTYPES[precision]
     if dtype != torch.float32 and net.quantized:
         raise ValueError("reduced-precision training applies to the fp32 graph, not the int8 graph")
+    if schedule not in ("cosine", "constant"):
+        raise ValueError(f"unknown schedule {schedule!r}; allowed: cosine, constant")
+    if net.quantized:
+        set_update_mode(net, mode)
     start = net.first_trained_block()
     start = -1 if start <= 0 else start
-    x_tr = net.prefix(data.x_train, start) if start > 0 else data.x_train
-    x_te = net.prefix(data.x_test, start) if start > 0 else data.x_test
+    x_tr = net.prefix(x, start) if start > 0 else x
     optimizer = make_optimizer(net, opt, lr, momentum, qas)
+    n_steps = epochs * _n_batches(len(y), batch)
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=n_steps) if schedule == "cosine"
+             else None)
     params = net.params_of()
     master = None
     if dtype != torch.float32:
@@ -137,16 +177,18 @@ def finetune(net: Net, data: Split, scheme: Scheme, *, opt: Optim = "sgdm", lr: 
         params = net.params_of()
     scale = loss_scale if precision == "fp16" else 1.0
     g = torch.Generator().manual_seed(seed)
-    stats = {"steps": 0, "skipped": 0}
+    stats = {"steps": 0, "skipped": 0, "diverged": False}
     clean = 0
-    t0 = time.perf_counter()
-    losses = []
+    losses: list[float] = []
     for _ in range(epochs):
         net.train()
-        for idx in torch.randperm(len(data.y_train), generator=g).split(batch):
+        for idx in torch.randperm(len(y), generator=g).split(batch):
             for p in params:
                 p.grad = None
-            loss = F.cross_entropy(net(x_tr[idx].to(dtype), start=start).float(), data.y_train[idx])
+            loss = F.cross_entropy(net(x_tr[idx].to(dtype), start=start).float(), y[idx])
+            if not torch.isfinite(loss) and master is None:
+                stats["diverged"] = True
+                break
             (loss * scale).backward()
             stats["steps"] += 1
             losses.append(float(loss.detach()))
@@ -155,10 +197,14 @@ def finetune(net: Net, data: Split, scheme: Scheme, *, opt: Optim = "sgdm", lr: 
                 if any(gr is not None and not torch.isfinite(gr).all() for gr in grads):
                     scale, clean = scale / 2, 0
                     stats["skipped"] += 1
+                    if sched is not None:
+                        sched.step()
                     continue
                 for m, gr in zip(master, grads):
                     m.grad = gr
             optimizer.step()
+            if sched is not None:
+                sched.step()
             if master is not None:
                 with torch.no_grad():
                     for m, p in zip(master, params):
@@ -168,8 +214,8 @@ def finetune(net: Net, data: Split, scheme: Scheme, *, opt: Optim = "sgdm", lr: 
                     scale *= 2
             if net.quantized:
                 project_int8(net, mode)
-    train_s = time.perf_counter() - t0
-    acc = evaluate(net, x_te, data.y_test, start=start, dtype=dtype)
-    return {"acc": acc, "final_loss": sum(losses[-5:]) / max(1, len(losses[-5:])), "train_s": train_s,
-            "s_per_step": train_s / max(1, stats["steps"]), "loss_scale": scale, **stats,
-            "net": net}
+        if stats["diverged"]:
+            break
+    stats["final_loss"] = sum(losses[-5:]) / max(1, len(losses[-5:]))
+    stats["loss_scale"] = scale
+    return FineTuned(net, start, dtype, stats)

@@ -1,126 +1,263 @@
-"""The experiments of ``notebooks/odt.ipynb`` (the notebook only calls these and plots)."""
+"""Study 3: on-device training under 256 KB (``notebooks/odt.ipynb`` calls :func:`run`).
+
+Protocol. Digits 5-9 (scikit-learn's 8x8 scans, resized) are split once into train /
+validation / test; the test split is sealed (:class:`~archlab.ondevice.data.SealedTest`).
+Phase 1 (validation only): each method's learning rate from its grid (same number of
+draws for every method, ``tune_seeds`` training seeds each), the logistic-regression C of
+the ceilings, the sparse-update contributions, the scheme search and the predicted-vs-
+measured check. Phase 2: the test split is unsealed and every selected configuration is
+trained on ``seeds`` fresh seeds and scored on test once. Accuracies are reported as
+mean ± sd over seeds with a percentile bootstrap CI over test images (of the seed-averaged
+correctness, so it stays inside [0, 1]); differences are paired per image.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
+from scipy import stats as sps
 
+from archlab.analysis.claims import Claim, Result, verdict_at_least, verdict_at_most
+from archlab.analysis.stats import mde_paired
+from archlab.core import paths
 from archlab.ondevice import sparse
 from archlab.ondevice.arch import MODELS, Arch, arch
-from archlab.ondevice.data import Split, load, transfer_tasks
+from archlab.ondevice.data import Splits, splits, transfer_tasks
 from archlab.ondevice.memory import extra_memory, measure_step, schedule_peak, train_macs
 from archlab.ondevice.nets import Net
-from archlab.ondevice.pretrained import ensure_pretrained
 from archlab.ondevice.qas import layer_ratios, qas_scales
 from archlab.ondevice.quant import quantize
 from archlab.ondevice.sparse import Scheme
-from archlab.ondevice.train import finetune, int8_net, setup_torch, transfer_net
-from archlab.studies.ondevice.params import OdtParams
+from archlab.ondevice.train import FineTuned, finetune, int8_net, setup_torch, transfer_net
+from archlab.studies.ondevice import figures
+from archlab.studies.ondevice.params import Method, OdtParams
+from archlab.studies.ondevice.pretrain import ensure_pretrained
+
+STUDY = "odt"
+COMMAND = "dvc repro odt"
+TUNE_SEED = 1000
+TEST_SEED = 2000
 
 
 @dataclass
-class Context:
+class Ctx:
     P: OdtParams
     seed: int
-    data: Split
-    fnet: Net  # fp32 graph (BN folded, new head)
-    qnet: Net  # int8 graph of fnet
+    data: Splits
+    fnet: Net
+    qnets: dict[str, Net]  # head -> int8 graph
     train_arch: Arch
-    deploy_arch: Arch  # the same model at the spec's 128x128 (memory numbers)
+    deploy_arch: Arch
     pretrain: dict
+    val_cache: dict = field(default_factory=dict)
+    log: list = field(default_factory=list)  # selection records (validation only)
 
 
-def setup(P: OdtParams, common_seed: int) -> Context:
-    """Seeded threads, the cached pretrained net, the fine-tuning split, fp32 and int8 graphs."""
+def setup(P: OdtParams, common_seed: int) -> Ctx:
     seed = common_seed + P.seed_offset
     pre = ensure_pretrained(P.pretrain, common_seed)
     setup_torch(P.threads, seed)
     pp = P.pretrain
     _, ft_classes = transfer_tasks(pp.transfer)
-    data = load("digits", ft_classes, pp.resolution, P.n_train, P.n_test, seed)
+    data = splits("digits", ft_classes, pp.resolution, P.n_train, P.n_val, P.n_test, seed)
     fnet = transfer_net(pre["net"], data.n_classes, seed)
-    qnet = int8_net(fnet, data)
+    qnets = {h: int8_net(fnet, data.x_train, head=h) for h in ("float", "int8")}
     deploy = arch(pp.model, width=1.0, resolution=128, depth=pp.depth)
-    return Context(P, seed, data, fnet, qnet, fnet.arch, deploy, pre)
+    return Ctx(P, seed, data, fnet, qnets, fnet.arch, deploy, pre)
 
 
-def _kw(ctx: Context) -> dict:
+# ---- training one configuration -------------------------------------------------------------
+
+def _net(ctx: Ctx, m: Method) -> Net:
+    return ctx.fnet if m.graph == "fp32" else ctx.qnets[m.head]
+
+
+def _grid(ctx: Ctx, m: Method) -> list[float]:
+    return list(ctx.P.lr_grid if m.grid == "real" else ctx.P.lr_grid_integer)
+
+
+def _train(ctx: Ctx, m: Method, scheme: Scheme, lr: float, seed: int, epochs: int | None = None) -> FineTuned:
     P = ctx.P
-    return {"epochs": P.epochs, "batch": P.batch, "seed": ctx.seed}
+    return finetune(_net(ctx, m), ctx.data.x_train, ctx.data.y_train, scheme, opt="sgdm" if P.momentum else "sgd",
+                    lr=lr, momentum=P.momentum, qas=m.qas, mode=m.mode, epochs=epochs or P.epochs, batch=P.batch,
+                    seed=seed, precision=m.precision)
 
 
-def opt_scheme(ctx: Context) -> Scheme:
-    a = ctx.train_arch
-    return sparse.full(a) if ctx.P.opt_scheme == "full" else sparse.last_k(a, max(ctx.P.last_k))
+def _key(m: Method, scheme: Scheme) -> tuple:
+    return (m.graph, m.head, m.qas, m.mode, m.precision, scheme.label())
 
 
-def optimizer_comparison(ctx: Context) -> pd.DataFrame:
-    """fp32 SGD-M vs int8 SGD-M without QAS vs int8 + QAS vs int8 Adam, both update modes."""
-    P, s = ctx.P, opt_scheme(ctx)
-    runs = [("fp32", "sgdm", False, "-", ctx.fnet, P.lr)]
-    for mode in ("shadow", "int8"):
-        runs += [("int8", "sgdm", False, mode, ctx.qnet, P.lr), ("int8", "sgdm", True, mode, ctx.qnet, P.lr),
-                 ("int8", "adam", False, mode, ctx.qnet, P.adam_lr)]
+def val_acc(ctx: Ctx, m: Method, scheme: Scheme, lr: float, seed: int, epochs: int | None = None) -> float:
+    """Validation accuracy of one training run (memoised: identical configurations train once)."""
+    key = (*_key(m, scheme), lr, seed, epochs)
+    if key not in ctx.val_cache:
+        ctx.val_cache[key] = _train(ctx, m, scheme, lr, seed, epochs).accuracy(ctx.data.x_val, ctx.data.y_val)
+    return ctx.val_cache[key]
+
+
+def tune(ctx: Ctx, m: Method, scheme: Scheme, what: str) -> dict:
+    """Choose ``m``'s learning rate on validation (mean over ``tune_seeds``; ties -> smaller lr)."""
     rows = []
-    for graph, opt, qas, mode, net, lr in runs:
-        r = finetune(net, ctx.data, s, opt=opt, lr=lr, momentum=P.momentum, qas=qas,
-                     mode="shadow" if mode == "-" else mode, **_kw(ctx))
-        label = f"{graph} {opt.upper().replace('SGDM', 'SGD-M')}" + (" + QAS" if qas else "")
-        rows.append({"run": label, "graph": graph, "optimizer": opt, "qas": qas, "update_mode": mode,
-                     "accuracy": r["acc"], "final_loss": r["final_loss"], "s_per_step": r["s_per_step"]})
-    return pd.DataFrame(rows)
+    for lr in _grid(ctx, m):
+        accs = [val_acc(ctx, m, scheme, lr, ctx.seed + TUNE_SEED + j) for j in range(ctx.P.tune_seeds)]
+        rows.append({"lr": lr, "val_acc": float(np.mean(accs))})
+    best = max(rows, key=lambda r: (r["val_acc"], -r["lr"]))
+    rec = {"what": what, "method": m.id, "scheme": scheme.label(), "lr": best["lr"], "val_acc": best["val_acc"],
+           "grid": rows}
+    ctx.log.append(rec)
+    return rec
 
 
-def gradient_ratios(ctx: Context, n: int = 64) -> pd.DataFrame:
-    """Per-layer ||W|| / ||G|| of the fp32 graph, the int8 graph, and the int8 graph with QAS."""
-    x, y = ctx.data.x_train[:n], ctx.data.y_train[:n]
-    rows = {}
-    for name, net in (("fp32", ctx.fnet), ("int8", ctx.qnet)):
-        net = sparse.apply_scheme(_copy(net), sparse.full(net.arch))
-        net.zero_grad(set_to_none=True)
-        F.cross_entropy(net(x), y).backward()
-        if name == "fp32":
-            rows["fp32"] = _fp_ratios(net)
-        else:
-            rows["int8 (no QAS)"] = layer_ratios(net)
-            rows["int8 + QAS"] = layer_ratios(net, qas_scales(net))
-    df = pd.DataFrame(rows)
-    df.index.name = "layer"
-    return df
+def final(ctx: Ctx, m: Method, scheme: Scheme, lr: float, what: str) -> np.ndarray:
+    """(seeds x n_test) correctness on the test split, fresh seeds, after the split is unsealed."""
+    x, y, _ = ctx.data.test.read(what)
+    return np.stack([_train(ctx, m, scheme, lr, ctx.seed + TEST_SEED + j).correct(x, y)
+                     for j in range(ctx.P.seeds)])
 
 
-def _copy(net: Net) -> Net:
-    import copy
+# ---- statistics -------------------------------------------------------------------------------
 
-    return copy.deepcopy(net)
-
-
-def _fp_ratios(net: Net) -> list[float]:
-    return [float(m.weight.detach().norm() / m.weight.grad.norm().clamp_min(1e-30)) for m in [*net.convs, net.fc]]
-
-
-# ---- sparse update: baselines, contributions, search, Pareto ---------------------------------
-
-def scheme_memory(ctx: Context, s: Scheme) -> float:
-    return extra_memory(ctx.deploy_arch, s)["extra_memory_kb"]
+def _boot_ci(v: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
+    if len(v) < 2 or np.all(v == v[0]):
+        return (float(v.mean()), float(v.mean()))
+    r = sps.bootstrap((v,), np.mean, n_resamples=n_boot, method="percentile",
+                      random_state=np.random.default_rng(seed))
+    return (float(r.confidence_interval.low), float(r.confidence_interval.high))
 
 
-def _train_eval(ctx: Context, epochs: int):
-    P = ctx.P
+def acc_stats(c: np.ndarray, n_boot: int, seed: int) -> dict:
+    """Mean ± sd over seeds and a bootstrap CI over test images of a (seeds x n) correctness matrix."""
+    per_seed = c.mean(1)
+    lo, hi = _boot_ci(c.mean(0), n_boot, seed)
+    return {"acc": float(per_seed.mean()), "sd": float(per_seed.std(ddof=1)) if len(per_seed) > 1 else 0.0,
+            "ci_lo": lo, "ci_hi": hi, "n_seeds": int(c.shape[0]), "n_test": int(c.shape[1])}
 
-    def run(s: Scheme) -> float:
-        return finetune(ctx.qnet, ctx.data, s, opt="sgdm", lr=P.lr, momentum=P.momentum, qas=True,
-                        mode="int8", epochs=epochs, batch=P.batch, seed=ctx.seed)["acc"]
-    return run
+
+def diff_stats(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int) -> dict:
+    """Paired difference a - b of accuracies (per test image, seed-averaged) with CI and MDE."""
+    d = a.mean(0) - b.mean(0)
+    lo, hi = _boot_ci(d, n_boot, seed)
+    sd = float(d.std(ddof=1)) if len(d) > 1 else 0.0
+    return {"diff": float(d.mean()), "ci_lo": lo, "ci_hi": hi, "n_test": int(len(d)),
+            "mde": mde_paired(len(d), sd) if sd > 0 else 0.0}
 
 
-def contribution_analysis(ctx: Context) -> sparse.Contributions:
-    sp = ctx.P.search
-    return sparse.contributions(ctx.train_arch, _train_eval(ctx, sp.epochs), sp.bias_depths, sp.layers,
-                                sp.ratios, sp.base_bias)
+# ---- ceilings -----------------------------------------------------------------------------------
+
+@torch.no_grad()
+def _features(net: Net, x: torch.Tensor) -> np.ndarray:
+    net.eval()
+    return np.concatenate([net._run(x[i:i + 256], -1, net.arch.n_blocks, None, head=True).numpy()
+                           for i in range(0, len(x), 256)])
+
+
+def _logreg(ctx: Ctx, xtr: np.ndarray, xva: np.ndarray, what: str):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    ytr, yva = ctx.data.y_train.numpy(), ctx.data.y_val.numpy()
+    rows = []
+    for c in ctx.P.logreg_c:
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
+        rows.append({"C": c, "val_acc": float(model.fit(xtr, ytr).score(xva, yva)), "model": model})
+    best = max(rows, key=lambda r: (r["val_acc"], -r["C"]))
+    ctx.log.append({"what": what, "method": what, "C": best["C"], "val_acc": best["val_acc"],
+                    "grid": [{k: v for k, v in r.items() if k != "model"} for r in rows]})
+    return best
+
+
+def ceilings_select(ctx: Ctx) -> dict:
+    d = ctx.data
+    ftr, fva = _features(ctx.fnet, d.x_train), _features(ctx.fnet, d.x_val)
+    return {"logreg_pixels": _logreg(ctx, d.raw_train, d.raw_val, "logreg_pixels"),
+            "linear_probe": _logreg(ctx, ftr, fva, "linear_probe"), "features": (ftr,)}
+
+
+def ceilings_final(ctx: Ctx, sel: dict) -> dict[str, np.ndarray]:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    d = ctx.data
+    x, y, raw = d.test.read("ceilings")
+    y = y.numpy()
+    ytr = d.y_train.numpy()
+    knn = KNeighborsClassifier(1).fit(d.raw_train, ytr)
+    lp = sel["linear_probe"]["model"]
+    out = {"logreg_pixels": sel["logreg_pixels"]["model"].predict(raw) == y,
+           "nn1_pixels": knn.predict(raw) == y,
+           "linear_probe": lp.predict(_features(ctx.fnet, x)) == y}
+    return {k: v[None, :] for k, v in out.items()}  # deterministic: one "seed"
+
+
+# ---- sparse update --------------------------------------------------------------------------------
+
+def sparse_method(ctx: Ctx) -> Method:
+    sp = ctx.P.sparse
+    return Method(id=f"int8_qas_{sp.mode}_sparse", graph="int8", head=sp.head, qas=True, mode=sp.mode)
+
+
+def scheme_memory(ctx: Ctx, s: Scheme, deploy: bool = False) -> float:
+    """Analytic extra memory (KiB) at the training resolution (``deploy``: at 128x128)."""
+    return extra_memory(ctx.deploy_arch if deploy else ctx.train_arch, s)["extra_memory_kb"]
+
+
+def scheme_space(ctx: Ctx) -> list[Scheme]:
+    """Every scheme of the space: a bias depth x for each candidate layer a ratio or nothing
+    (bias depth raised to cover the deepest updated weight)."""
+    sp, n = ctx.P.sparse, ctx.train_arch.n_convs
+    depths = sorted({0, *sp.bias_depths})
+    out = set()
+    for d in depths:
+        for choice in itertools.product([0.0, *sp.ratios], repeat=len(sp.layers)):
+            ws = [(i, r) for i, r in zip(sp.layers, choice) if r > 0]
+            need = max([n - i for i, _ in ws] + [d])
+            depth = min([x for x in depths if x >= need], default=need)
+            out.add(Scheme(depth, tuple(i for i, _ in ws), tuple(r for _, r in ws)))
+    return sorted(out, key=lambda s: s.label())
+
+
+def best_in_budget(ctx: Ctx, contrib: sparse.Contributions, space: list[Scheme], budget_kb: float) -> Scheme:
+    """The scheme of highest predicted gain within ``budget_kb`` (exhaustive if the space is
+    small, evolutionary search otherwise); ties -> less memory."""
+    sp = ctx.P.sparse
+    if len(space) <= sp.max_enumerate:
+        ok = [s for s in space if scheme_memory(ctx, s) <= budget_kb + 1e-9]
+        return max(ok, key=lambda s: (round(contrib.predict(s), 9), -scheme_memory(ctx, s), s.label()))
+    return sparse.evolve(ctx.train_arch, contrib, lambda s: scheme_memory(ctx, s), budget_kb, seed=ctx.seed,
+                         population=sp.population, generations=sp.generations, max_layers=sp.max_layers)[0]
+
+
+def sparse_select(ctx: Ctx) -> dict:
+    """Contributions, search and the predicted-vs-measured check, all on validation."""
+    sp, a = ctx.P.sparse, ctx.train_arch
+    m = sparse_method(ctx)
+    lr = tune(ctx, m, sparse.last_k(a, max(sp.last_k)), "sparse: contribution learning rate")["lr"]
+    ep = sp.contrib_epochs or None
+    seed = ctx.seed + TUNE_SEED
+
+    def measure(s: Scheme) -> float:
+        return val_acc(ctx, m, s, lr, seed, ep)
+
+    contrib = sparse.contributions(a, measure, sp.bias_depths, sp.layers, sp.ratios, sp.base_bias)
+    space = scheme_space(ctx)
+    budgets = {k: scheme_memory(ctx, sparse.last_k(a, k)) for k in sp.last_k}
+    searched = {k: best_in_budget(ctx, contrib, space, b) for k, b in budgets.items()}
+    rng = np.random.default_rng(ctx.seed)
+    pick = list(rng.choice(len(space), size=min(sp.n_check, len(space)), replace=False))
+    check = {space[i] for i in pick} | set(searched.values())
+    rows = [{"scheme": s.label(), "predicted_gain": contrib.predict(s), "measured_gain": measure(s) - contrib.base_acc,
+             "memory_kb": scheme_memory(ctx, s), "searched": s in searched.values()}
+            for s in sorted(check, key=lambda s: s.label())]
+    ctx.log.append({"what": "sparse: searched schemes", "budgets_kb": budgets,
+                    "schemes": {k: s.label() for k, s in searched.items()}})
+    return {"lr": lr, "contrib": contrib, "space": len(space), "budgets": budgets, "searched": searched,
+            "check": pd.DataFrame(rows)}
 
 
 def contributions_table(c: sparse.Contributions) -> pd.DataFrame:
@@ -131,92 +268,252 @@ def contributions_table(c: sparse.Contributions) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def searched_schemes(ctx: Context, c: sparse.Contributions) -> dict[float, Scheme]:
-    sp = ctx.P.search
-    return {b: sparse.evolve(ctx.train_arch, c, lambda s: scheme_memory(ctx, s), b, seed=ctx.seed,
-                             population=sp.population, generations=sp.generations,
-                             max_layers=sp.max_layers)[0] for b in sp.budgets_kb}
-
-
-def pareto(ctx: Context, searched: dict[float, Scheme]) -> pd.DataFrame:
-    """Accuracy (int8 + QAS, true int8 updates) vs analytic extra memory of each scheme."""
-    a, P = ctx.train_arch, ctx.P
-    runs = [("classifier only", "classifier only", sparse.classifier_only())]
-    runs += [(f"bias-only (last {k})", "bias-only", sparse.bias_only(a, min(k, a.n_convs))) for k in P.bias_only]
-    runs += [(f"last {k} layers", "last-k layers", sparse.last_k(a, min(k, a.n_convs))) for k in P.last_k]
-    runs += [("full update", "full update", sparse.full(a))]
-    runs += [(f"searched @ {b:g} KiB", "searched", s) for b, s in searched.items()]
-    run = _train_eval(ctx, P.epochs)
-    rows = []
-    for kind, family, s in runs:
-        rows.append({"scheme": kind, "label": s.label(), "family": family,
-                     "extra_memory_kb": scheme_memory(ctx, s), "accuracy": run(s),
-                     "train_macs_M": train_macs(ctx.deploy_arch, s)["total"] / 1e6})
-    return pd.DataFrame(rows)
-
-
-# ---- memory: analytic for all backbones, schedule model vs measured PyTorch ---------------------
+# ---- memory and MACs ------------------------------------------------------------------------------
 
 def memory_all_models() -> pd.DataFrame:
     """Analytic extra memory (KiB) of standard schemes on the three full-size backbones."""
     rows = []
-    for m in MODELS:
-        a = arch(m)
+    for mname in MODELS:
+        a = arch(mname)
         for name, s in [("bias-only (all)", sparse.bias_only(a)), ("last 6 layers", sparse.last_k(a, 6)),
                         ("last 12 layers", sparse.last_k(a, 12)), ("full update", sparse.full(a))]:
             r = extra_memory(a, s)
-            rows.append({"model": m, "scheme": name, "extra_memory_kb": r["extra_memory_kb"],
+            rows.append({"model": mname, "scheme": name, "extra_memory_kb": r["extra_memory_kb"],
                          **{f"{k}_kb": v for k, v in r["breakdown_kb"].items()}})
     return pd.DataFrame(rows)
 
 
-def memory_comparison(ctx: Context) -> pd.DataFrame:
-    """Peak memory of one training step (batch 1, full 128x128 model, random weights):
-    schedule model (framework fp32 / our int8 engine) next to PyTorch measurements."""
-    mp = ctx.P.memory
-    a = ctx.deploy_arch
-    s_sparse = Scheme(mp.n_bias, tuple(mp.weights), tuple(mp.ratios))
-    torch.manual_seed(ctx.seed)
-    net = Net(a, 10, bn=False)
-    x = torch.randn(4, 3, a.resolution, a.resolution, generator=torch.Generator().manual_seed(ctx.seed))
-    qnet = quantize(net, x)
-    x1, y1 = x[:1], torch.tensor([1])
+def memory_comparison(ctx: Ctx, schemes: dict[str, Scheme]) -> pd.DataFrame:
+    """Peak memory of one training step (batch 1, full 128x128 model): schedule model of a
+    PyTorch-like fp32 framework and of the int8 engine, and (optionally) PyTorch measured."""
+    mp, a = ctx.P.memory, ctx.deploy_arch
     rows = []
-    for sname, s in (("full update", sparse.full(a)), ("sparse update", s_sparse)):
+    net = qnet = x1 = y1 = None
+    if mp.measure:
+        torch.manual_seed(ctx.seed)
+        net = Net(a, 10, bn=False)
+        x = torch.randn(4, 3, a.resolution, a.resolution, generator=torch.Generator().manual_seed(ctx.seed))
+        qnet = quantize(net, x)
+        x1, y1 = x[:1], torch.tensor([1])
+    input_kb = 3 * a.resolution**2 / 1024  # the int8 input image
+    for sname, s in schemes.items():
         for engine in ("framework", "tte"):
-            m = schedule_peak(a, s, engine)
-            label = "PyTorch fp32 (model)" if engine == "framework" else "our int8 engine (model)"
-            rows.append({"scheme": sname, "what": label, "peak_kb": m["peak_B"] / 1024,
-                         "saved_kb": m["saved_B"] / 1024})
+            mdl = schedule_peak(a, s, engine)
+            label = "PyTorch fp32 (model)" if engine == "framework" else "int8 engine (model)"
+            rows.append({"scheme": sname, "what": label, "peak_kb": mdl["peak_B"] / 1024 + input_kb,
+                         "saved_kb": mdl["saved_B"] / 1024})
         if mp.measure:
             for label, n in (("PyTorch fp32 (measured)", net), ("int8 lean graph in PyTorch (measured)", qnet)):
-                r = measure_step(sparse.apply_scheme(n, s), x1, y1)
+                r = measure_step(sparse.apply_scheme(copy.deepcopy(n), s), x1, y1)
                 rows.append({"scheme": sname, "what": label, "peak_kb": r["peak_B"] / 1024,
                              "saved_kb": r["saved_B"] / 1024})
-        rows.append({"scheme": sname, "what": "analytic extra memory (paper)",
+        rows.append({"scheme": sname, "what": "analytic extra memory (paper's formula)",
                      "peak_kb": extra_memory(a, s)["extra_memory_kb"], "saved_kb": float("nan")})
     return pd.DataFrame(rows)
 
 
-# ---- precision and MACs ---------------------------------------------------------------------
-
-def precision_comparison(ctx: Context) -> pd.DataFrame:
-    P = ctx.P
-    rows = []
-    for prec in P.precisions:
-        r = finetune(ctx.fnet, ctx.data, sparse.last_k(ctx.train_arch, max(P.last_k)), opt="sgdm", lr=P.lr,
-                     momentum=P.momentum,
-                     precision=prec, loss_scale=P.loss_scale, **_kw(ctx))
-        rows.append({"precision": prec, "accuracy": r["acc"], "final_loss": r["final_loss"],
-                     "s_per_step": r["s_per_step"], "skipped_steps": r["skipped"],
-                     "final_loss_scale": r["loss_scale"] if prec == "fp16" else None})
-    return pd.DataFrame(rows)
-
-
-def macs_table(ctx: Context, schemes: dict[str, Scheme]) -> pd.DataFrame:
+def macs_table(ctx: Ctx, schemes: dict[str, Scheme]) -> pd.DataFrame:
+    """MACs of one training step (batch 1): what an MCU FPU or int8 kernel would execute."""
     rows = []
     for name, s in schemes.items():
-        for label, a in (("train", ctx.train_arch), ("deploy 128px", ctx.deploy_arch)):
+        for label, a in ((f"train {ctx.train_arch.resolution}px", ctx.train_arch), ("deploy 128px", ctx.deploy_arch)):
             m = train_macs(a, s)
             rows.append({"scheme": name, "arch": label, **{f"{k}_M": v / 1e6 for k, v in m.items()}})
     return pd.DataFrame(rows)
+
+
+def gradient_ratios(ctx: Ctx, n: int = 64) -> pd.DataFrame:
+    """Per-layer ||W|| / ||G|| of the fp32 graph, the int8 graph, and the int8 graph with QAS."""
+    import torch.nn.functional as F
+
+    x, y = ctx.data.x_train[:n], ctx.data.y_train[:n]
+    rows = {}
+    for name, net in (("fp32", ctx.fnet), ("int8", ctx.qnets["int8"])):
+        net = sparse.apply_scheme(copy.deepcopy(net), sparse.full(net.arch))
+        net.zero_grad(set_to_none=True)
+        F.cross_entropy(net(x), y).backward()
+        if name == "fp32":
+            rows["fp32"] = [float(m.weight.detach().norm() / m.weight.grad.norm().clamp_min(1e-30))
+                            for m in [*net.convs, net.fc]]
+        else:
+            rows["int8 (no QAS)"] = layer_ratios(net)
+            rows["int8 + QAS"] = layer_ratios(net, qas_scales(net))
+    df = pd.DataFrame(rows)
+    df.index.name = "layer"
+    return df
+
+
+# ---- the study --------------------------------------------------------------------------------------
+
+def run(P: OdtParams, C: Any) -> Result:
+    ctx = setup(P, C.seed)
+    a = ctx.train_arch
+    nb = P.n_boot
+    # ---- phase 1: every choice on validation ----
+    ceil_sel = ceilings_select(ctx)
+    qp = P.qas
+    qas_scheme = sparse.full(a) if qp.scheme == "full" else sparse.last_k(a, min(qp.k, a.n_convs))
+    qas_lr = {m.id: tune(ctx, m, qas_scheme, "qas")["lr"] for m in qp.methods}
+    fp32 = Method(id="fp32")
+    full_lr = tune(ctx, fp32, sparse.full(a), "fp32 full fine-tuning")["lr"]
+    sp_sel = sparse_select(ctx)
+    sm = sparse_method(ctx)
+    sp_runs: dict[str, tuple[str, str, Scheme]] = {"classifier_only": ("classifier only", "classifier", sparse.classifier_only()),
+                                                   "full": ("full update", "full", sparse.full(a))}
+    for k in P.sparse.last_k:
+        sp_runs[f"last{k}"] = (f"last {k} convs", "last-k", sparse.last_k(a, k))
+        sp_runs[f"searched_at_last{k}"] = (f"searched @ mem(last {k})", "searched", sp_sel["searched"][k])
+    sp_lr = {rid: tune(ctx, sm, s, f"sparse: {rid}")["lr"] for rid, (_, _, s) in sp_runs.items()}
+    pr = P.precision
+    prec_scheme = sparse.last_k(a, min(pr.k, a.n_convs))
+    prec_methods = [Method(id=p, precision=p) for p in pr.precisions]
+    prec_lr = {m.id: tune(ctx, m, prec_scheme, "precision")["lr"] for m in prec_methods}
+    selection_log = list(ctx.log)
+    # ---- phase 2: test, read once per selected configuration ----
+    ctx.data.test.unseal()
+    ceil_c = ceilings_final(ctx, ceil_sel)
+    qas_c = {m.id: final(ctx, m, qas_scheme, qas_lr[m.id], f"qas:{m.id}") for m in qp.methods}
+    full_c = final(ctx, fp32, sparse.full(a), full_lr, "fp32 full")
+    sp_c = {rid: final(ctx, sm, s, sp_lr[rid], f"sparse:{rid}") for rid, (_, _, s) in sp_runs.items()}
+    prec_c = {m.id: final(ctx, m, prec_scheme, prec_lr[m.id], f"precision:{m.id}") for m in prec_methods}
+
+    # ---- tables ----
+    seed = ctx.seed
+    acc_rows = []
+    for k, c in ceil_c.items():
+        acc_rows.append({"id": k, "section": "ceiling", **acc_stats(c, nb, seed)})
+    acc_rows.append({"id": "fp32_full", "section": "fp32 full fine-tuning", "lr": full_lr, **acc_stats(full_c, nb, seed)})
+    accuracy = pd.DataFrame(acc_rows)
+    qas_tab = pd.DataFrame([{"id": m.id, "graph": m.graph, "head": m.head if m.graph == "int8" else "-",
+                             "qas": m.qas, "mode": m.mode if m.graph == "int8" else "-", "lr": qas_lr[m.id],
+                             **acc_stats(qas_c[m.id], nb, seed)} for m in qp.methods])
+    sp_tab = pd.DataFrame([{"id": rid, "name": name, "family": fam, "scheme": s.label(), "lr": sp_lr[rid],
+                            "memory_kb": scheme_memory(ctx, s), "memory_kb_128px": scheme_memory(ctx, s, deploy=True),
+                            **acc_stats(sp_c[rid], nb, seed)} for rid, (name, fam, s) in sp_runs.items()])
+    prec_tab = pd.DataFrame([{"id": m.id, "lr": prec_lr[m.id], **acc_stats(prec_c[m.id], nb, seed)}
+                             for m in prec_methods])
+    qas_diffs = pd.DataFrame([{"id": m.id, "vs": "fp32", **diff_stats(qas_c[m.id], qas_c["fp32"], nb, seed)}
+                              for m in qp.methods if m.id != "fp32"])
+    eq_mem = pd.DataFrame([{"k": k, "budget_kb": sp_sel["budgets"][k],
+                            "searched": sp_runs[f"searched_at_last{k}"][2].label(),
+                            "searched_memory_kb": scheme_memory(ctx, sp_runs[f"searched_at_last{k}"][2]),
+                            **diff_stats(sp_c[f"searched_at_last{k}"], sp_c[f"last{k}"], nb, seed)}
+                           for k in P.sparse.last_k])
+    vs_full = pd.DataFrame([{"id": rid, **diff_stats(sp_c[rid], sp_c["full"], nb, seed)}
+                            for rid in sp_runs if rid != "full"])
+    mem_schemes = {"full update": sparse.full(ctx.deploy_arch),
+                   f"searched @ mem(last {P.sparse.claim_k})": sp_runs[f"searched_at_last{P.sparse.claim_k}"][2],
+                   f"last {P.sparse.claim_k} convs": sparse.last_k(ctx.deploy_arch, P.sparse.claim_k)}
+    mem_cmp = memory_comparison(ctx, mem_schemes)
+    mem_all = memory_all_models()
+    macs = macs_table(ctx, {"full update": sparse.full(a), f"last {pr.k} convs": prec_scheme,
+                            **{f"searched @ mem(last {k})": sp_runs[f"searched_at_last{k}"][2]
+                               for k in P.sparse.last_k}})
+    ratios = gradient_ratios(ctx)
+    lr_rows = [{"what": r["what"], "method": r["method"], "scheme": r["scheme"], "lr": g["lr"], "val_acc": g["val_acc"],
+                "chosen": g["lr"] == r["lr"]} for r in selection_log if "grid" in r and "lr" in r for g in r["grid"]]
+    tables = {"accuracy": accuracy, "qas": qas_tab, "qas_vs_fp32": qas_diffs, "sparse": sp_tab,
+              "sparse_vs_full": vs_full, "equal_memory": eq_mem, "contributions": contributions_table(sp_sel["contrib"]),
+              "predicted_vs_measured": sp_sel["check"], "precision": prec_tab, "macs": macs,
+              "memory_models": mem_all, "memory_comparison": mem_cmp, "grad_ratios": ratios,
+              "lr_grid": pd.DataFrame(lr_rows),
+              "pretrain": pd.DataFrame({"epoch": range(1, len(ctx.pretrain["epoch_acc"]) + 1),
+                                        "heldout_acc": ctx.pretrain["epoch_acc"]})}
+    data_dir = paths.data_dir(STUDY)
+    for name, df in tables.items():
+        df.to_csv(data_dir / f"{name}.csv", index=name == "grad_ratios")
+    figs = figures.make_all(tables, paths.figures_dir(STUDY), n_classes=ctx.data.n_classes)
+
+    # ---- claims ----
+    claims = _claims(P, tables, sp_sel, figs)
+    check = sp_sel["check"]
+    rho = (float(sps.spearmanr(check["predicted_gain"], check["measured_gain"]).statistic)
+           if len(check) > 2 and check["predicted_gain"].nunique() > 1 else float("nan"))
+    metrics = {
+        "protocol": {"n_train": len(ctx.data.y_train), "n_val": len(ctx.data.y_val), "n_test": len(ctx.data.test),
+                     "seeds": P.seeds, "tune_seeds": P.tune_seeds, "epochs": P.epochs,
+                     "resolution": a.resolution, "last_stage_hw": a.convs[-1].out_hw,
+                     "test_reads": list(ctx.data.test.reads), "selections": len(selection_log)},
+        "pretrain": {"heldout_acc": ctx.pretrain["heldout_acc"], "n_train": ctx.pretrain["n_train"],
+                     "epochs": len(ctx.pretrain["epoch_acc"])},
+        "accuracy": _by_id(accuracy), "qas": _by_id(qas_tab), "qas_vs_fp32": _by_id(qas_diffs),
+        "sparse": _by_id(sp_tab), "sparse_vs_full": _by_id(vs_full),
+        "equal_memory": {f"last{int(r['k'])}": _clean(r) for r in eq_mem.to_dict("records")},
+        "precision": _by_id(prec_tab),
+        "search": {"space_size": sp_sel["space"], "exhaustive": sp_sel["space"] <= P.sparse.max_enumerate,
+                   "spearman_predicted_measured": rho, "n_checked": len(check),
+                   "contribution_lr": sp_sel["lr"], "classifier_only_val_acc": sp_sel["contrib"].base_acc},
+        "fp32_full_goal_met": bool(accuracy.set_index("id").loc["fp32_full", "acc"] >= 0.95),
+    }
+    return Result(STUDY, tables=tables, figures=figs, metrics=metrics, claims=claims)
+
+
+def _clean(r: dict) -> dict:
+    return {k: (float(v) if isinstance(v, (np.floating, float)) else (int(v) if isinstance(v, (np.integer,)) else v))
+            for k, v in r.items()}
+
+
+def _by_id(df: pd.DataFrame) -> dict:
+    return {r["id"]: _clean({k: v for k, v in r.items() if k != "id"}) for r in df.to_dict("records")}
+
+
+def _claims(P: OdtParams, t: dict, sp_sel: dict, figs: dict) -> list[Claim]:
+    rel = {k: paths.relative(v) for k, v in figs.items()}
+    qd = t["qas_vs_fp32"].set_index("id")
+    ref, base = qd.loc[P.qas.reference], qd.loc[P.qas.baseline]
+    qp = P.qas
+    c1 = Claim(
+        id="odt_qas_closes_int8_gap",
+        claim="QAS closes the accuracy gap of int8 training to fp32",
+        paper="int8 SGD without QAS 84.3% vs 88.1% with QAS / fp32 on Flowers (~4 points; as quoted in issue 15)",
+        value=float(ref["diff"]), ci=(float(ref["ci_lo"]), float(ref["ci_hi"])), n=int(ref["n_test"]),
+        verdict=verdict_at_least((float(ref["ci_lo"]), float(ref["ci_hi"])), -qp.margin),
+        rule=f"accuracy({qp.reference}) - accuracy(fp32), paired over test images (mean of {P.seeds} seeds): "
+             f"supported if the 95% CI lies above -{qp.margin:g}, not supported if below, else inconclusive",
+        figure=rel.get("qas"), command=COMMAND, unit="accuracy difference",
+        note=f"no-QAS gap ({qp.baseline} - fp32): {base['diff']:+.3f} [{base['ci_lo']:+.3f}, {base['ci_hi']:+.3f}] "
+             f"vs the paper's -0.038; scheme: {qp.scheme}"
+             + (f" (last {qp.k} convs)" if qp.scheme == "last_k" else ""))
+    vf = t["sparse_vs_full"].set_index("id")
+    sp = P.sparse
+    rid = f"searched_at_last{sp.claim_k}"
+    r2 = vf.loc[rid]
+    st = t["sparse"].set_index("id")
+    frac = float(st.loc[rid, "memory_kb"] / st.loc["full", "memory_kb"])
+    c2 = Claim(
+        id="odt_sparse_matches_full",
+        claim="sparse update matches full-update accuracy at a fraction of the memory",
+        paper="sparse update matches or beats full update with several times less memory (Fig. 8; not re-read here)",
+        value=float(r2["diff"]), ci=(float(r2["ci_lo"]), float(r2["ci_hi"])), n=int(r2["n_test"]),
+        verdict=verdict_at_least((float(r2["ci_lo"]), float(r2["ci_hi"])), -sp.match_margin),
+        rule=f"accuracy(searched scheme at the memory of last {sp.claim_k}) - accuracy(full update), both int8 + QAS "
+             f"({sp.mode} updates): supported if the 95% CI lies above -{sp.match_margin:g}, not supported if below",
+        figure=rel.get("sparse"), command=COMMAND, unit="accuracy difference",
+        note=f"memory {frac:.1%} of full update's (analytic extra memory at the training resolution); "
+             f"MDE {r2['mde']:.3f}")
+    eq = t["equal_memory"].set_index("k").loc[sp.claim_k]
+    c3 = Claim(
+        id="odt_searched_beats_last_k",
+        claim="the searched sparse scheme beats updating the last k layers at equal memory",
+        paper="contribution-analysis schemes beat last-k layer updates at the same memory (Fig. 8/9)",
+        value=float(eq["diff"]), ci=(float(eq["ci_lo"]), float(eq["ci_hi"])), n=int(eq["n_test"]),
+        verdict=verdict_at_least((float(eq["ci_lo"]), float(eq["ci_hi"])), 0.0),
+        rule=f"accuracy(searched within the memory of last {sp.claim_k}) - accuracy(last {sp.claim_k}): "
+             "supported if the 95% CI lies above 0, not supported if below, else inconclusive (MDE given)",
+        figure=rel.get("sparse"), command=COMMAND, unit="accuracy difference",
+        note=f"searched {eq['searched']} ({eq['searched_memory_kb']:.1f} KiB) vs budget {eq['budget_kb']:.1f} KiB; "
+             f"MDE {eq['mde']:.3f}")
+    mc = t["memory_comparison"]
+    sname = f"searched @ mem(last {sp.claim_k})"
+    peak = float(mc[(mc.scheme == sname) & (mc.what == "int8 engine (model)")]["peak_kb"].iloc[0])
+    fullpk = float(mc[(mc.scheme == "full update") & (mc.what == "int8 engine (model)")]["peak_kb"].iloc[0])
+    c4 = Claim(
+        id="odt_engine_under_256kb",
+        claim="the int8 training engine needs at most 256 KB of SRAM",
+        paper="training fits in 256 KB SRAM (mbv2-w0.35 / mcunet / proxyless at 128x128, sparse update)",
+        value=peak, ci=(peak, peak), n=1, verdict=verdict_at_most((peak, peak), P.memory.budget_kb),
+        rule=f"modelled peak SRAM of one int8 training step (schedule model + int8 input image) of the searched "
+             f"scheme on the full 128x128 {P.pretrain.model}: supported if <= {P.memory.budget_kb:g} KiB",
+        figure=rel.get("memory"), command=COMMAND, unit="KiB",
+        note=f"a deterministic model, not an MCU measurement; full update would need {fullpk:.0f} KiB")
+    return [c1, c2, c3, c4]
