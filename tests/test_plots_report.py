@@ -1,8 +1,16 @@
+import json
+import os
+import re
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
-import yaml
+import pytest
+from archlab.analysis.claims import Claim, Result
 from archlab.core import paths, plots
-from archlab.workbook import report
+from archlab.workbook import nb, report
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _figure():
@@ -23,12 +31,96 @@ def test_save_fig_is_deterministic(tmp_path):
     assert svg1 == svg2
 
 
-def test_index_links_reports_metrics_and_figures(monkeypatch):
-    plots.save_fig(_figure(), paths.figures_dir("demo") / "f.png")
-    (paths.reports_dir("demo") / "demo.html").write_text("<html></html>")
-    paths.write_metrics("demo", {"best": 0.5, "nested": {"x": 1}})
-    params_file = paths.out_root() / "params.yaml"
-    params_file.write_text(yaml.safe_dump({"common": {"seed": 1}, "demo": {"n": 3}}))
-    monkeypatch.setenv("ARCHLAB_PARAMS", str(params_file))
-    html = report.build_index("reports/index.html").read_text()
-    assert "demo/demo.html" in html and "nested.x" in html and "data:image/png;base64" in html
+def test_save_fig_closes_the_figure(tmp_path):
+    fig = _figure()
+    plots.save_fig(fig, tmp_path / "a.png")
+    assert not plt.fignum_exists(fig.number)
+
+
+def _claim(i: int, verdict: str, figure: str | None) -> Claim:
+    return Claim(f"c{i}", f"claim number {i}", f"paper says {i}", 0.5 + i, (0.25 + i, 0.75 + i), 30 + i, verdict,
+                 f"rule {i}", figure, "dvc repro lottery", unit="x")
+
+
+def _write_study(study: str, claims: list[Claim]) -> None:
+    R = Result(study, claims=claims, metrics={"best": 1.0})
+    R.write_metrics()
+
+
+def test_results_page_docs_and_readme_from_claim_records(tmp_path):
+    fig = plots.save_fig(_figure(), paths.figures_dir("lottery") / "share.png")
+    (paths.reports_dir("lottery") / "lottery.html").write_text("<html></html>")
+    _write_study("lottery", [_claim(1, "supported", paths.relative(fig)), _claim(2, "not supported", None),
+                             _claim(3, "inconclusive", None)])
+    _write_study("proxy", [])
+    _write_study("odt", [_claim(4, "supported", None)])  # the ondevice study's files carry the section name
+    docs = tmp_path / "docs_root"
+    docs.mkdir()
+    (docs / "README.md").write_text(f"# x\n\n{report.README_START}\nold\n{report.README_END}\n\nrest\n")
+    w = report.build_results("reports/index.html", docs_root=docs)
+
+    page = w.index.read_text()
+    assert w.index == paths.out_root() / "reports" / "index.html"
+    # study order, claims, verdict colours, an embedded key figure, the link to the full report
+    order = [page.index(f"id='{s}'") for s in report.STUDY_ORDER]
+    assert order == sorted(order)
+    for i in (1, 2, 3):
+        assert f"claim number {i}" in page and f"rule {i}" in page
+    assert "1.5 x [1.25, 1.75] n=31" in page
+    for v, colour in report.VERDICT_COLOURS.items():
+        assert f"background:{colour}'>{v}<" in page
+    assert page.count("data:image/png;base64,") == 1
+    assert "href='lottery/lottery.html'" in page
+    assert "claim number 4" in page.split("id='ondevice'")[1].split("</section>")[0]
+    assert "no claims recorded" in page.split("id='proxy'")[1]
+    assert str(paths.out_root()) not in page
+
+    md = w.results_md.read_text()
+    assert md == report.results_markdown(report.collect())
+    assert "| claim number 2 | paper says 2 | 2.5 x [2.25, 2.75] n=32 | ❌ not supported | rule 2 |" in md
+    assert "[`figures/lottery/share.png`](../figures/lottery/share.png)" in md
+    readme = w.readme.read_text()
+    assert "old" not in readme and readme.endswith("rest\n")
+    assert "1 supported, 1 not supported, 1 inconclusive" in readme
+    assert "no claims recorded" in readme
+
+
+def test_readme_without_markers_is_an_error():
+    with pytest.raises(ValueError, match="results:start"):
+        report.replace_block("# no markers\n", "x")
+
+
+def test_docs_results_and_readme_are_up_to_date():
+    """docs/results.md and the README's results block match the claim records in metrics/.
+    Regenerate both with `archlab report results` (the DVC `report` stage)."""
+    studies = report.collect(REPO)
+    committed = (REPO / "docs" / "results.md").read_text()
+    assert committed == report.results_markdown(studies), \
+        "docs/results.md is out of date with metrics/: run `archlab report results`"
+    readme = (REPO / "README.md").read_text()
+    assert readme == report.replace_block(readme, report.readme_block(studies)), \
+        "README.md's results block is out of date with metrics/: run `archlab report results`"
+    assert len(readme.splitlines()) <= 150, "README.md must fit in 150 lines; move detail to docs/"
+
+
+@pytest.mark.slow
+def test_smoke_report_has_inline_figures_and_no_noise(monkeypatch):
+    """One smoke report (dram_space): an inline image per figure the study writes, no
+    absolute path of the machine, no warnings; the caller's environment is unchanged."""
+    before = {k: os.environ.get(k) for k in ("ARCHLAB_OUT", "ARCHLAB_ROOT", "TQDM_DISABLE", "PYTHONWARNINGS")}
+    result = nb.run(REPO / "notebooks" / "dram_space.ipynb", "dram_space", smoke=True)
+    assert {k: os.environ.get(k) for k in before} == before
+    html = result.html.read_text()
+    written = sorted(paths.figures_dir("dram_space").glob("*.png"))
+    assert written, "the study wrote no figure"
+    assert len(re.findall(r"<img[^>]+src=\"data:image/png;base64,", html)) == len(written)
+    visible = re.sub(r"<(style|script)\b.*?</\1>", "", html, flags=re.S)
+    visible = re.sub(r"<[^>]+>", " ", visible)
+    for p in {str(REPO), str(REPO.parent), str(paths.out_root()), str(Path.home())}:
+        assert p not in html, f"report shows the absolute path {p}"
+    assert "Warning" not in visible and "USDT" not in visible and "PosixPath" not in visible
+    executed = json.loads(result.executed.read_text())
+    streams = [o for c in executed["cells"] for o in c.get("outputs", []) if o["output_type"] == "stream"]
+    assert not [o for o in streams if o["name"] == "stderr"]
+    doc = json.loads(paths.metrics_path("dram_space").read_text())
+    assert {c["id"] for c in doc["claims"]} >= {"fidelity_makespan", "fidelity_energy", "fidelity_rank", "few_knobs"}
