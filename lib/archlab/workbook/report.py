@@ -272,13 +272,14 @@ def build_results(index: str | Path = "reports/index.html", *, docs_root: Path |
     """Write the results page and, with ``docs``, ``docs/results.md`` and the README block.
 
     Claims come from ``metrics/`` below the output root; the docs are written below
-    ``docs_root`` (default: the project root).
+    ``docs_root`` (default: the output root, i.e. the project root unless ``ARCHLAB_OUT``
+    redirects outputs, so a test run never rewrites the checkout's docs).
     """
     studies = collect()
     page = build_index(index)
     if not docs:
         return Written(page, None, None)
-    droot = Path(docs_root) if docs_root is not None else paths.root()
+    droot = Path(docs_root) if docs_root is not None else paths.out_root()
     md = droot / "docs" / "results.md"
     md.parent.mkdir(parents=True, exist_ok=True)
     md.write_text(results_markdown(studies))
