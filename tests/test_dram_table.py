@@ -116,3 +116,20 @@ def test_cli_table(tmp_path):
     assert (tmp_path / "pub_stream-100.partial40.json").is_file()
     res = runner.invoke(app, ["dram", "table", "--trace", "nope", "--out-dir", str(tmp_path)])
     assert res.exit_code != 0 and "unknown table trace" in res.output
+
+
+def test_cli_tables_from_params(tmp_path, monkeypatch):
+    """`archlab dram tables --smoke` (the DVC stage's command) builds the listed tables."""
+    import yaml
+    from archlab.core import paths
+
+    data = yaml.safe_load(paths.params_file().read_text())
+    f = tmp_path / "params.yaml"
+    f.write_text(yaml.safe_dump({"common": data["common"], "dram_tables": data["dram_tables"]}))
+    monkeypatch.setenv("ARCHLAB_PARAMS", str(f))
+    _mount_groups()
+    res = CliRunner().invoke(app, ["dram", "tables", "--smoke"])
+    assert res.exit_code == 0, res.output
+    assert "dram/pub_stream-200.partial400" in res.output
+    p = TableProblem("dram/pub_stream-200.partial400", objective="energy", target={"p0": 0.5, "budget": 5})
+    assert len(p.table) == 400 and p.table.meta["command"] == "archlab dram tables --section dram_tables --smoke"

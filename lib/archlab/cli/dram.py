@@ -97,3 +97,28 @@ def table_cmd(
                         log=lambda s: typer.echo(s, err=True))
         except (TraceError, ValueError, KeyError) as e:
             fail(str(e))
+
+
+@app.command("tables")
+def tables_cmd(
+    section: str = typer.Option("dram_tables", "--section", help="params.yaml section"),
+    smoke: bool = typer.Option(False, "--smoke", help="apply the section's smoke profile"),
+) -> None:
+    """Build every table listed in params.yaml `dram_tables` (the DVC stage `dram_tables`)."""
+    from archlab.core import params
+    from archlab.problems.dram import TraceError
+    from archlab.problems.dram.table import build_table, table_names
+
+    try:
+        P = params.load_section(section, smoke=smoke)
+        workers = P.workers or params.load_section("common").workers
+    except params.ParamsError as e:
+        fail(str(e))
+    for t in P.traces:
+        try:
+            cmd = f"archlab dram tables --section {section}" + (" --smoke" if smoke else "")
+            build_table(t, P.spec, P.requests, workers=workers, limit=P.limit, command=cmd,
+                        log=lambda s: typer.echo(s, err=True))
+        except (TraceError, ValueError, KeyError) as e:
+            fail(str(e))
+    typer.echo("tables: " + ", ".join(table_names(P)))

@@ -61,10 +61,12 @@ SECTIONS: dict[str, str] = {
     "dram_space": "archlab.studies.dram_space.params:DramSpaceParams",
     "accel_space": "archlab.studies.accel_space.params:AccelSpaceParams",
     "lottery": "archlab.studies.lottery.params:LotteryParams",
+    "sweep": "archlab.sweep.spec:SweepSpec",  # a generic sweep (archlab sweep run --section sweep)
     "proxy": "archlab.studies.proxy.params:ProxyParams",
     "gemm": "archlab.studies.gemm.params:GemmParams",
     "odt": "archlab.studies.ondevice.params:OdtParams",
     "marl": "archlab.studies.marl.params:MarlParams",
+    "dram_tables": "archlab.problems.dram.table:DramTablesParams",
 }
 
 

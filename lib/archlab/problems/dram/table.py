@@ -44,8 +44,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, field_validator
 
 from archlab.core import paths
+from archlab.core.params import Section
 from archlab.core.space import Config
 from archlab.problems.dram.config import KNOBS, canonical_key
 from archlab.problems.dram.controller import PreparedTrace, prepare, simulate_many
@@ -264,3 +266,37 @@ def build_tables(traces: Sequence[str], spec: str = DEFAULT_SPEC, n_requests: in
                  **kw: Any) -> list[Path]:
     """:func:`build_table` for each trace (same settings)."""
     return [build_table(t, spec, n_requests, **kw) for t in traces]
+
+
+# ---------------------------------------------------------------------------- params section
+
+class DramTablesParams(Section):
+    """params.yaml ``dram_tables``: which exact tables ``dvc repro dram_tables`` builds."""
+
+    traces: list[str] = Field(["pub_stream", "pub_random", "cloud-1", "cloud-2"], min_length=1,
+                              description=f"traces tabulated; allowed: {', '.join(TRACES)}")
+    spec: str = Field(DEFAULT_SPEC, description="DRAM standard (DDR3-1600 or DDR4-2400)")
+    requests: int | None = Field(None, ge=1, le=FULL_REQUESTS,
+                                 description="first N requests of each trace; null = the whole trace")
+    workers: int | None = Field(None, ge=1, le=256, description="processes; null = common.workers")
+    limit: int | None = Field(None, ge=1, description="only the first N configurations (smoke tests)")
+
+    @field_validator("traces")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        bad = [t for t in v if t not in TRACES]
+        if bad:
+            raise ValueError(f"unknown trace(s) {bad}; allowed: {', '.join(TRACES)}")
+        return v
+
+    @field_validator("spec")
+    @classmethod
+    def _spec(cls, v: str) -> str:
+        get_spec(v)
+        return v
+
+
+def table_names(p: DramTablesParams) -> list[str]:
+    """The table names (``dram/<name>``) a ``dram_tables`` section builds."""
+    return [f"dram/{table_name(t, p.spec, p.requests)}" + (f".partial{p.limit}" if p.limit else "")
+            for t in p.traces]
