@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from archlab.studies.lottery.params import LotteryParams
+from archlab.sweep.spec import SweepSpec as LotteryParams
 from archlab.sweep import Experiment, Store, expand, load_evaluations, load_summaries, run_sweep
 from archlab.sweep.plan import hp_draws, restrict
 from archlab.sweep.store import CPU, WALL

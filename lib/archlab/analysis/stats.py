@@ -212,15 +212,15 @@ def cd_diagram(res: FriedmanResult, ax=None, title: str | None = None):
     import scikit_posthocs as sp
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 0.5 + 0.28 * len(res.ranks)))
+        fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.3 * len(res.ranks)))
     else:
         fig = ax.figure
     sp.critical_difference_diagram(res.ranks, res.pvalues(), alpha=res.alpha, ax=ax)
-    lo = 1 + 0.02 * (len(res.ranks) - 1)
-    y = ax.get_ylim()
-    ax.plot([lo, lo + res.cd], [y[1]] * 2, color="k", lw=2, clip_on=False)
-    ax.text(lo + res.cd / 2, y[1], f"Nemenyi CD = {res.cd:.2f}", ha="center", va="bottom", fontsize=8)
-    ax.set_title(title or f"Friedman p = {res.pvalue:.2g} over {res.n_blocks} blocks", fontsize=10, pad=16)
+    lo = 1.0
+    tr = ax.get_xaxis_transform()  # x in rank units, y in axes fraction
+    ax.plot([lo, lo + res.cd], [-0.06, -0.06], color="k", lw=2, transform=tr, clip_on=False)
+    ax.text(lo + res.cd + 0.05, -0.06, f"Nemenyi CD = {res.cd:.2f}", transform=tr, va="center", fontsize=8)
+    fig.suptitle(title or f"Friedman p = {res.pvalue:.2g} over {res.n_blocks} blocks", fontsize=9, y=1.06)
     return fig
 
 
@@ -291,8 +291,8 @@ def mde_paired(n: int, sd_diff: float | None = None, alpha: float = 0.05, power:
 
     if n < 2:
         return float("inf")
-    d = float(TTestPower().solve_power(effect_size=None, nobs=n, alpha=alpha, power=power,
-                                       alternative="two-sided"))
+    d = float(np.ravel(TTestPower().solve_power(effect_size=None, nobs=n, alpha=alpha, power=power,
+                                                alternative="two-sided"))[0])
     return d if sd_diff is None else d * float(sd_diff)
 
 
@@ -305,8 +305,8 @@ def mde_share(n: int, p0: float, alpha: float = 0.05, power: float = 0.8,
 
     if n < 1:
         return float("inf")
-    h = float(NormalIndPower().solve_power(effect_size=None, nobs1=n, alpha=alpha, power=power, ratio=0,
-                                           alternative=alternative))
+    h = float(np.ravel(NormalIndPower().solve_power(effect_size=None, nobs1=n, alpha=alpha, power=power,
+                                                    ratio=0, alternative=alternative))[0])
     phi = 2 * math.asin(math.sqrt(p0)) + abs(h)
     p1 = math.sin(min(phi, math.pi) / 2) ** 2
     return float(p1 - p0)

@@ -6,7 +6,7 @@ the canonical JSON (sorted keys, no spaces) of exactly those fields plus the fin
 the code behind them (:func:`archlab.sweep.fingerprint.code_version`), so it is stable across
 runs, machines and executors, and changes only when something that changes the result does.
 
-:func:`expand` turns a sweep spec (``archlab.studies.lottery.params.LotteryParams`` or anything with
+:func:`expand` turns a sweep spec (``archlab.sweep.spec.SweepSpec`` or anything with
 the same fields) into experiments: problems x workloads x objectives x targets x searchers
 x hyperparameter draws x seeds. Hyperparameter draw 0 is the searcher's declared defaults;
 draw ``k`` (random mode) samples the declared space from ``default_rng([seed, crc32(name), k])``

@@ -1,111 +1,121 @@
-"""Figures of the lottery study (each returns a matplotlib Figure; the notebook saves it)."""
+"""Figures of the lottery study (each writes a deterministic PNG and returns its path)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 
-HP_ORDER = ["default", "draw", "tuned"]
-HP_LABEL = {"default": "declared defaults", "draw": "random hp draw", "tuned": "tuned (best draw)"}
+from archlab.analysis import stats as st
+from archlab.core.plots import save_fig
+from archlab.studies.lottery.analysis import LABELS
+
+ORDER = ["default", "draw", "tuned", "tuned@tuning"]
 
 
-def target_share(shares: pd.DataFrame) -> plt.Figure:
-    """Grouped bars: share of runs meeting the target per searcher, by hp choice."""
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * shares["searcher"].nunique() + 2), 3.6))
-    d = shares.assign(hp=shares["hp"].map(HP_LABEL))
-    sns.barplot(d, x="searcher", y="share", hue="hp", hue_order=[HP_LABEL[h] for h in HP_ORDER], ax=ax)
-    ax.axhline(1.0, color="k", lw=0.8, ls="--")
-    ax.set(ylim=(0, 1.05), ylabel="share of runs meeting target", xlabel="",
-           title="Does every searcher reach the target when tuned?")
-    ax.legend(title="", loc="lower right", fontsize=8)
-    ax.tick_params(axis="x", labelrotation=30)
+def _colors(names) -> dict:
+    return dict(zip(sorted(names), sns.color_palette("colorblind", max(3, len(names)))))
+
+
+def target_share(shares: pd.DataFrame, p0: float, meet: float, path: Path) -> Path:
+    """Share of runs meeting the target per searcher and condition, Clopper–Pearson bars."""
+    names = sorted(shares["searcher"].unique())
+    fig, ax = plt.subplots(figsize=(max(7, 1.2 * len(names) + 2), 3.8))
+    width = 0.8 / len(ORDER)
+    pal = sns.color_palette("colorblind", len(ORDER))
+    for j, cond in enumerate(ORDER):
+        d = shares[shares["condition"] == cond].set_index("searcher").reindex(names)
+        x = np.arange(len(names)) + (j - (len(ORDER) - 1) / 2) * width
+        ax.bar(x, d["share"], width, color=pal[j], label=LABELS[cond], alpha=0.55 if cond == "tuned@tuning" else 1,
+               hatch="//" if cond == "tuned@tuning" else None)
+        ax.errorbar(x, d["share"], yerr=[d["share"] - d["lo"], d["hi"] - d["share"]], fmt="none", ecolor="k",
+                    elinewidth=0.8, capsize=2)
+    ax.axhline(p0, color="0.3", ls=":", lw=1)
+    ax.text(len(names) - 0.5, p0, f" random search p0 = {p0:g}", va="bottom", ha="right", fontsize=8)
+    ax.axhline(meet, color="C3", ls="--", lw=0.8)
+    ax.text(-0.5, meet, f"rule: lower bound ≥ {meet:g}", va="bottom", fontsize=8, color="C3")
+    ax.set_xticks(np.arange(len(names)), names, rotation=20)
+    n = int(shares[shares["condition"] == "tuned"]["n"].max())
+    ax.set(ylim=(0, 1.05), ylabel="share of runs meeting the target",
+           title=f"Target share with 95% Clopper–Pearson CIs (held-out n = {n} per bar)")
+    ax.legend(fontsize=7, loc="upper left", ncol=2)
     fig.tight_layout()
-    return fig
+    return save_fig(fig, path)
 
 
-def distribution(s: pd.DataFrame, max_tasks: int = 6) -> plt.Figure:
-    """Violin + strip of normalized best per searcher (one point = one hp draw x seed)."""
-    tasks = sorted(s["task"].unique())[:max_tasks]
-    fig, axes = plt.subplots(len(tasks), 1, figsize=(max(6, 1.1 * s["searcher"].nunique() + 2),
-                                                     2.8 * len(tasks)), squeeze=False)
-    order = sorted(s["searcher"].unique())
-    for ax, task in zip(axes[:, 0], tasks):
-        d = s[s["task"] == task]
-        sns.violinplot(d, x="searcher", y="norm_best", order=order, cut=0, inner=None, color="0.88",
-                       density_norm="width", ax=ax)
-        sns.stripplot(d, x="searcher", y="norm_best", order=order, hue="met_target", hue_order=[False, True],
-                      size=3, jitter=0.25, alpha=0.7, ax=ax, legend=ax is axes[0, 0])
-        ax.set(title=task, xlabel="", ylabel="best / best known", ylim=(None, 1.02))
-        ax.tick_params(axis="x", labelrotation=30)
-    if axes[0, 0].get_legend() is not None:
-        axes[0, 0].legend(title="met target", fontsize=8, loc="lower right")
+def cd(res: st.FriedmanResult, path: Path) -> Path:
+    fig = st.cd_diagram(res, title=(f"Tuned, held-out: average rank (1 = best); Friedman p = {res.pvalue:.2g}, "
+                                    f"{res.n_blocks} (task, seed) blocks; bars: Holm-Wilcoxon n.s."))
+    return save_fig(fig, path)
+
+
+def curves(cur: pd.DataFrame, path: Path) -> Path:
+    """Best-so-far score with 95% hierarchical-bootstrap bands, one panel per condition."""
+    conds = [c for c in ("tuned", "draw", "default") if c in set(cur["condition"])]
+    colors = _colors(cur["searcher"].unique())
+    fig, axes = plt.subplots(1, len(conds), figsize=(4.6 * len(conds), 3.6), sharey=True, squeeze=False)
+    for ax, cond in zip(axes[0], conds):
+        for name, g in cur[cur["condition"] == cond].groupby("searcher"):
+            ax.plot(g["evaluations"], g["mean"], color=colors[name], label=name, lw=1.3)
+            ax.fill_between(g["evaluations"], g["lo"], g["hi"], color=colors[name], alpha=0.15, lw=0)
+        ax.set(xscale="log", xlabel="simulator evaluations", title=LABELS[cond], ylim=(0, 1.0))
+    axes[0, 0].set_ylabel("best-so-far score (1 = optimum)")
+    axes[0, -1].legend(fontsize=7, loc="lower right")
+    fig.suptitle("Best so far, held-out seeds (bands: 95% bootstrap over tasks, then seeds)", fontsize=10)
     fig.tight_layout()
-    return fig
+    return save_fig(fig, path)
 
 
-def share_vs_budget(svb: pd.DataFrame) -> plt.Figure:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-    for ax, hp in zip(axes, ["draw", "tuned"]):
-        d = svb[svb["hp"] == hp]
-        sns.lineplot(d, x="budget", y="share", hue="searcher", marker="o", ax=ax, legend=hp == "tuned")
-        ax.set(title=f"{HP_LABEL[hp]}", xlabel="simulator evaluations", ylabel="share meeting target",
-               ylim=(0, 1.05))
-        ax.set_xticks(sorted(svb["budget"].unique()))
-    if axes[1].get_legend() is not None:
-        axes[1].legend(fontsize=8, loc="lower right")
+def rank_regret(runs: pd.DataFrame, path: Path) -> Path:
+    """Rank of the best configuration found (1 = optimum), tuned and held-out, per searcher."""
+    d = runs[(runs["phase"] == "eval") & (runs["condition"].isin(["tuned", "draw"]))].copy()
+    d["log10 rank"] = np.log10(d["rank"].astype(float))
+    order = sorted(d["searcher"].unique())
+    fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(order) + 2), 3.6))
+    sns.boxplot(d, x="searcher", y="log10 rank", hue="condition", order=order, hue_order=["draw", "tuned"],
+                fliersize=1.5, ax=ax)
+    ax.set(xlabel="", ylabel="log10 rank of best found (0 = optimum)",
+           title="Distance to the exact optimum (held-out seeds)")
+    ax.tick_params(axis="x", labelrotation=20)
+    ax.legend(fontsize=8, title="")
     fig.tight_layout()
-    return fig
+    return save_fig(fig, path)
 
 
-def curves(cur: dict[str, pd.DataFrame], ci: float) -> plt.Figure:
-    """Best-so-far curves (one panel per hp choice) with confidence bands over seeds."""
-    fig, axes = plt.subplots(1, len(cur), figsize=(5 * len(cur), 3.6), sharey=True, squeeze=False)
-    colors = dict(zip(sorted(next(iter(cur.values()))["searcher"].unique()), sns.color_palette()))
-    for ax, (hp, c) in zip(axes[0], cur.items()):
-        for name, g in c.groupby("searcher"):
-            ax.plot(g["evaluations"], g["mean"], label=name, color=colors.get(name))
-            ax.fill_between(g["evaluations"], g["lo"].clip(0, 1), g["hi"].clip(0, 1), alpha=0.12,
-                            color=colors.get(name))
-        ax.set(title=HP_LABEL[hp], xlabel="simulator evaluations", ylabel="best so far / best known",
-               xscale="log", ylim=(None, 1.01))
-    axes[0, -1].legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"Best-so-far at equal budgets (bands: {ci:.0%} CI over seeds)", fontsize=11)
+def variance(vc: pd.DataFrame, path: Path) -> Path:
+    """Variance components of the tuning-phase score per searcher (stacked shares)."""
+    comps = ["task", "hp draw", "hp draw x task", "seed"]
+    wide = vc.pivot_table(index="searcher", columns="component", values="share").reindex(columns=comps).fillna(0)
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(wide) + 2), 3.4))
+    bottom = np.zeros(len(wide))
+    for j, c in enumerate(comps):
+        ax.bar(wide.index, wide[c], bottom=bottom, label=c, color=sns.color_palette("colorblind")[j])
+        bottom += wide[c].to_numpy()
+    ax.set(ylabel="share of score variance", ylim=(0, 1), title="Where the score varies (tuning phase, ANOVA)")
+    ax.tick_params(axis="x", labelrotation=20)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
     fig.tight_layout()
-    return fig
+    return save_fig(fig, path)
 
 
-def lottery(result: dict) -> plt.Figure:
-    """Left: P(searcher is best) by hp choice. Right: rank distribution under a random draw."""
-    p = result["p_best"].melt(id_vars="searcher", var_name="hp", value_name="p")
-    p["hp"] = p["hp"].str.replace("p_best_", "").map(HP_LABEL)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [1.2, 1]})
-    sns.barplot(p, x="searcher", y="p", hue="hp", hue_order=[HP_LABEL[h] for h in HP_ORDER], ax=axes[0])
-    axes[0].set(ylabel="P(best on a task and seed)", xlabel="", title="Who wins depends on the hp draw")
-    axes[0].legend(fontsize=8, title="")
-    axes[0].tick_params(axis="x", labelrotation=30)
-    r = result["ranks"]
-    sns.heatmap(r, annot=True, fmt=".2f", cmap="mako_r", vmin=0, vmax=1, cbar=False, ax=axes[1])
-    axes[1].set(xlabel="rank (1 = best)", ylabel="", title="Rank distribution, random hp draw")
+def p_best(wins: pd.DataFrame, path: Path) -> Path:
+    """P(best on a task and held-out seed) per searcher and condition, bootstrap CIs."""
+    names = sorted(wins["searcher"].unique())
+    conds = ["default", "draw", "tuned"]
+    pal = sns.color_palette("colorblind", len(conds))
+    fig, ax = plt.subplots(figsize=(max(7, 1.2 * len(names) + 2), 3.6))
+    width = 0.8 / len(conds)
+    for j, cond in enumerate(conds):
+        d = wins[wins["condition"] == cond].set_index("searcher").reindex(names)
+        x = np.arange(len(names)) + (j - 1) * width
+        ax.bar(x, d["p_best"], width, color=pal[j], label=LABELS[cond])
+        ax.errorbar(x, d["p_best"], yerr=[d["p_best"] - d["lo"], d["hi"] - d["p_best"]], fmt="none", ecolor="k",
+                    elinewidth=0.8, capsize=2)
+    ax.set_xticks(np.arange(len(names)), names, rotation=20)
+    ax.set(ylim=(0, 1), ylabel="P(best) (ties split)", title="Who wins, by hyperparameter condition (95% CIs)")
+    ax.legend(fontsize=8)
     fig.tight_layout()
-    return fig
-
-
-def head_to_head(s: pd.DataFrame, a: str, b: str, problem: str) -> plt.Figure:
-    d = s[(s["problem"] == problem) & s["searcher"].isin([a, b])]
-    fig, ax = plt.subplots(figsize=(max(5, 2.2 * d["task"].nunique()), 3.4))
-    sns.boxplot(d, x="task", y="norm_best", hue="searcher", hue_order=[a, b], ax=ax, fliersize=0)
-    sns.stripplot(d, x="task", y="norm_best", hue="searcher", hue_order=[a, b], dodge=True, size=2.5,
-                  color="k", alpha=0.4, ax=ax, legend=False)
-    ax.set(xlabel="", ylabel="best / best known", title=f"{a.upper()} vs {b.upper()} on {problem} (equal budgets)")
-    ax.tick_params(axis="x", labelsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def empty(message: str) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(6, 1.5))
-    ax.axis("off")
-    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
-    return fig
-
+    return save_fig(fig, path)
