@@ -3,15 +3,9 @@ broken plugins that must name their package and never hide the built-ins."""
 
 from __future__ import annotations
 
-import fcntl
-import importlib
-import importlib.metadata as md
-import importlib.util
 import subprocess
 import sys
-import tempfile
 import textwrap
-from pathlib import Path
 
 import pytest
 from archlab import search
@@ -19,36 +13,11 @@ from archlab.cli import _mount_groups
 from archlab.cli import app as cli_app
 from archlab.core.plugins import PluginError
 from archlab.problems import make_problem, problem_names, registry
+from plugin_helpers import DIST, EXAMPLE, _reload, install_example
 from typer.testing import CliRunner
-
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "my_searcher"
-DIST = "archlab-my-searcher"
 
 _mount_groups()
 runner = CliRunner()
-
-
-def _reload() -> None:
-    search.base.reload_plugins()
-    registry.reload_plugins()
-
-
-def install_example() -> None:
-    """``pip install -e examples/my_searcher`` unless installed (``make setup`` installs it);
-    a file lock keeps parallel test workers from installing twice."""
-    with open(Path(tempfile.gettempdir()) / "archlab-example-install.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            md.distribution(DIST)
-        except md.PackageNotFoundError:
-            pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", str(EXAMPLE)]
-            if subprocess.run([*pip, "--no-build-isolation"]).returncode != 0:  # no setuptools in the env
-                subprocess.run(pip, check=True)
-    importlib.invalidate_caches()
-    if importlib.util.find_spec("my_searcher") is None:  # .pth files are read at start-up only
-        sys.path.append(str(EXAMPLE))
-    _reload()
 
 
 @pytest.fixture(scope="module")

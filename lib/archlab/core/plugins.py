@@ -8,6 +8,10 @@ A package declares, in its ``pyproject.toml``::
     [project.entry-points."archlab.problems"]
     toy-onemax = "my_searcher.toy:ToyProblem"       # factory(workload=, objective=, target=, **extra)
 
+Without packaging, the environment variables ``ARCHLAB_SEARCHERS`` / ``ARCHLAB_PROBLEMS``
+(``"name=module:attr,name2=module:attr"``) declare the same entries; worker processes inherit
+them (``archlab bench --searcher module:Class`` uses this for a class that is not installed).
+
 The registries (:mod:`archlab.search.base`, :mod:`archlab.problems.registry`) call
 :func:`load_group` lazily, on their first lookup, in every process that looks a name up
 (sweep workers included). One broken plugin never hides the others or the built-ins: its
@@ -20,12 +24,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata as md
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 SEARCHERS = "archlab.searchers"
 PROBLEMS = "archlab.problems"
+ENV = {SEARCHERS: "ARCHLAB_SEARCHERS", PROBLEMS: "ARCHLAB_PROBLEMS"}
 
 
 class PluginError(KeyError):
@@ -51,13 +57,37 @@ class Plugin:
 
     @property
     def where(self) -> str:
-        """How a message names it: entry point, group and package."""
+        """How a message names it: entry point, group and package (or environment variable)."""
+        if self.dist.startswith("$"):
+            return f"entry '{self.name}={self.value}' of the environment variable {self.dist[1:]}"
         return (f"entry point '{self.name} = {self.value}' in group '{self.group}' "
                 f"of package '{self.dist}' {self.version}")
 
 
-def discover(group: str) -> list[tuple[Plugin, md.EntryPoint]]:
-    """Every entry point of ``group`` in the installed distributions (nothing imported)."""
+def env_entries(group: str) -> list[tuple[str, str]]:
+    """``(name, "module:attr")`` pairs declared in the group's environment variable."""
+    var = ENV.get(group)
+    raw = os.environ.get(var, "") if var else ""
+    out = []
+    for item in filter(None, (x.strip() for x in raw.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or ":" not in value:
+            raise ValueError(f"{var}: {item!r} is not name=module:attr")
+        out.append((name.strip(), value.strip()))
+    return out
+
+
+def add_env_entry(group: str, name: str, value: str) -> None:
+    """Declare ``name=value`` in this process's environment (inherited by workers it starts)."""
+    var = ENV[group]
+    entries = [(n, v) for n, v in env_entries(group) if n != name] + [(name, value)]
+    os.environ[var] = ",".join(f"{n}={v}" for n, v in entries)
+
+
+def discover(group: str, errors: dict[str, str] | None = None) -> list[tuple[Plugin, md.EntryPoint]]:
+    """Every entry point of ``group`` in the installed distributions and the group's
+    environment variable (nothing imported). A malformed variable is reported in ``errors``
+    (under the variable's name) when given, else raises ``ValueError``."""
     importlib.invalidate_caches()  # a package installed since this process started is seen
     out = []
     for ep in md.entry_points(group=group):
@@ -66,6 +96,17 @@ def discover(group: str) -> list[tuple[Plugin, md.EntryPoint]]:
         name = meta["Name"] if meta is not None and meta["Name"] else "?"
         version = dist.version if dist is not None else "?"
         out.append((Plugin(group, ep.name, ep.value, name, version), ep))
+    try:
+        declared = env_entries(group)
+    except ValueError as e:
+        if errors is None:
+            raise
+        errors[ENV[group]] = f"{e}; entries from it are ignored"
+        declared = []
+    for name, value in declared:
+        if any(p.name == name and p.value == value for p, _ in out):
+            continue  # the same class, installed and declared: one plugin
+        out.append((Plugin(group, name, value, f"${ENV[group]}", ""), md.EntryPoint(name, value, group)))
     return sorted(out, key=lambda p: (p[0].name, p[0].dist))
 
 
@@ -78,12 +119,12 @@ def load_group(group: str, validate: Callable[[Plugin, Any], None]
     for the good ones and ``name -> message`` for the broken ones (a name declared by two
     packages is an error for both: the registry cannot choose).
     """
-    found = discover(group)
+    errors: dict[str, str] = {}
+    found = discover(group, errors)
     by_name: dict[str, list[tuple[Plugin, md.EntryPoint]]] = {}
     for plugin, ep in found:
         by_name.setdefault(plugin.name, []).append((plugin, ep))
     loaded: dict[str, tuple[Plugin, Any]] = {}
-    errors: dict[str, str] = {}
     for name, items in by_name.items():
         if len({p.dist for p, _ in items}) > 1:
             errors[name] = (f"plugin {name!r} is declared by several packages: "
@@ -94,8 +135,9 @@ def load_group(group: str, validate: Callable[[Plugin, Any], None]
         try:
             obj = ep.load()
         except Exception as e:  # noqa: BLE001 - any import-time failure is the plugin's
-            errors[name] = (f"plugin {name!r} failed to load ({plugin.where}): "
-                            f"{type(e).__name__}: {e}. Fix or uninstall package '{plugin.dist}'.")
+            fix = (f"fix the module or the variable {plugin.dist[1:]}" if plugin.dist.startswith("$")
+                   else f"fix or uninstall package '{plugin.dist}'")
+            errors[name] = f"plugin {name!r} failed to load ({plugin.where}): {type(e).__name__}: {e}. Fix: {fix}."
             continue
         try:
             validate(plugin, obj)
