@@ -79,7 +79,7 @@ def workloads(network: str = typer.Option(None, "--network", help="resnet18 or m
 
 @app.command("tabulate")
 def tabulate(
-    subspace: str = typer.Option("accel-2304", "--subspace", help="declared subspace (archlab.problems.accel.subspaces)"),
+    subspace: str = typer.Option("accel-1024", "--subspace", help="declared subspace (archlab.problems.accel.subspaces)"),
     workloads: list[str] = typer.Option([], "--workload", "-w", help="layer(s) to tabulate (default: the subspace's)"),
     out: str = typer.Option("data/accel_tables", "--out", "-o", help="folder of the tables"),
     workers: int = typer.Option(2, "--workers", "-j", help="processes (or Dask workers)"),

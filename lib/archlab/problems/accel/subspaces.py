@@ -10,14 +10,14 @@ from __future__ import annotations
 from archlab.core.space import Space
 from archlab.problems.accel.tabulate import Subspace, SubspaceError
 
-#: 4 dataflows x 3 x 3 array shapes x 2^6 memory and bandwidth settings = 2304 points per layer;
+#: 4 dataflows x 2 x 2 array shapes x 2^6 memory and bandwidth settings = 1024 points per layer;
 #: systolic (true) and gb_bw_bits (2048) stay at their tpu_like values.
-ACCEL_2304 = Subspace(
-    name="accel-2304",
+ACCEL_1024 = Subspace(
+    name="accel-1024",
     knobs={
         "dataflow": ("K-C", "K-OX", "C-OX", "OX-OY"),
-        "pe_rows": (8, 16, 32),
-        "pe_cols": (8, 16, 32),
+        "pe_rows": (8, 32),
+        "pe_cols": (8, 32),
         "rf_w_bytes": (32, 256),
         "rf_i_bytes": (0, 32),
         "rf_o_bytes": (2, 16),
@@ -28,7 +28,7 @@ ACCEL_2304 = Subspace(
     workloads=("mobilenetv2:conv50", "resnet18:conv17"),
     lpf_limit=2,
     mapper="latency",
-    space_ref="archlab.problems.accel.subspaces:accel_2304",
+    space_ref="archlab.problems.accel.subspaces:accel_1024",
     notes="depthwise MobileNetV2 layer and a dense ResNet-18 layer; LOMA lpf_limit 2",
 )
 
@@ -41,11 +41,11 @@ TINY = Subspace(
     space_ref="archlab.problems.accel.subspaces:tiny",
 )
 
-SUBSPACES: dict[str, Subspace] = {s.name: s for s in (ACCEL_2304, TINY)}
+SUBSPACES: dict[str, Subspace] = {s.name: s for s in (ACCEL_1024, TINY)}
 
 
-def accel_2304() -> Space:
-    return ACCEL_2304.space()
+def accel_1024() -> Space:
+    return ACCEL_1024.space()
 
 
 def tiny() -> Space:
