@@ -153,7 +153,7 @@ def run(P: Any, C: Any, section: str = STUDY) -> Result:
         M[f"variance_share.{c.searcher}.{c.component}"] = round(float(c.share), 6)
 
     # ---- claims
-    cmd = COMMAND
+    cmd = COMMAND if C.profile == "quick" else f"{COMMAND}  (with common.profile: {C.profile})"
     held = shares[(shares["condition"] == "tuned") & shares["searcher"].isin(names)]
     worst = held.sort_values(["lo", "share"]).iloc[0]
     if (held["lo"] >= r.meet_share).all():
