@@ -197,10 +197,76 @@ def test_speed_table_measures_both(synthetic_log):
 
 def test_proxy_params_section_validates():
     P = load_section("proxy", data={"proxy": {"profiles": {"smoke": {"rf_trees": 5}}}}, smoke=True)
-    assert P.models == ["rf", "gbr", "mlp"] and P.rf_trees == 5
+    assert P.models == ["gbr"] and P.rf_trees == 5
     bad = {"proxy": {"models": ["svm"]}}
     with pytest.raises(ParamsError, match="proxy.models"):
         load_section("proxy", data=bad)
+    with pytest.raises(ParamsError, match="claim_train"):
+        load_section("proxy", data={"proxy": {"search": {"train_sizes": [100], "claim_train": 50}}})
+
+
+# ---------------------------------------------------------------- the study on exact tables
+
+def test_transform_columns_equals_transform():
+    from archlab.problems.dram import KNOBS
+    from archlab.problems.dram.table import distinct_configs
+
+    frame, _ = distinct_configs()
+    sample = frame.sample(300, random_state=0)
+    enc = FeatureEncoder(KNOBS)
+    configs = [plain_config(dict(zip(KNOBS.names, r))) for r in sample.itertuples(index=False)]
+    assert np.array_equal(enc.transform_columns(sample), enc.transform(configs))
+    with pytest.raises(SpaceError, match="lacks knob"):
+        enc.transform_columns(sample.drop(columns=["Arbiter"]))
+
+
+def test_weighted_sample_is_distinct_and_follows_weights():
+    from archlab.studies.proxy.exact import weighted_sample
+
+    w = np.array([0, 1, 1, 98], dtype=float)
+    rng = np.random.default_rng(0)
+    draws = [weighted_sample(w, 1, rng)[0] for _ in range(2000)]
+    assert 0 not in draws
+    assert 0.96 < np.mean(np.array(draws) == 3) < 1.0
+    two = weighted_sample(w, 3, rng)
+    assert sorted(two) == [1, 2, 3]
+    with pytest.raises(ValueError, match="positive weight"):
+        weighted_sample(w, 4, rng)
+
+
+def test_random_search_simulations_exact():
+    from archlab.studies.proxy.exact import random_search_simulations
+
+    med, mean = random_search_simulations(0.01)
+    assert mean == pytest.approx(100)
+    assert 1 - 0.99 ** med >= 0.5 > 1 - 0.99 ** (med - 1)
+
+
+def test_run_smoke_writes_claims_and_figures():
+    """run() in smoke mode (tables built here) computes all three claims with a rule, n and CI."""
+    from archlab.core import paths
+    from archlab.studies.proxy import run
+
+    P = load_section("proxy", smoke=True)
+    C = load_section("common")
+    R = run.run(P, C)
+    assert {c.id for c in R.claims} == {"proxy_accuracy", "proxy_heldout_trace", "proxy_search_cost"}
+    for c in R.claims:
+        assert c.verdict in ("supported", "not supported", "inconclusive") and c.rule and c.n
+        assert c.value is not None and c.ci is not None and c.ci[0] <= c.value <= c.ci[1]
+    assert set(R.figures) == {"learning_curve", "heldout_trace", "search_cost"}
+    for f in R.figures.values():
+        assert f.is_file() and str(f).startswith(str(paths.out_root()))
+    lc = R.tables["learning_curve"]
+    assert sorted(lc["n_train"]) == sorted(P.train_sizes)
+    sc = pd.read_csv(paths.data_dir("proxy") / "search_cost.csv")
+    # training never contains a target-meeting configuration, and the count includes it
+    assert (sc["simulations"] == sc["n_train"] + sc["verified"]).all()
+    assert (sc["verified"] >= 1).all()
+    assert R.metrics and all("time" not in k for k in R.metrics)
+    R.write_metrics()
+    doc = json.loads(paths.metrics_path("proxy").read_text())
+    assert len(doc["claims"]) == 3
 
 
 def test_restricted_proxy_predicts_only_requested_metrics():

@@ -4,7 +4,7 @@ A :class:`ProxyProblem` has the same ``space``, ``objectives`` and ``target`` as
 simulator it imitates; ``evaluate_many`` encodes the whole batch once
 (:class:`FeatureEncoder`) and makes one ``predict`` call per metric, so a searcher can
 run on the proxy exactly as on the simulator and its best configurations can then be
-re-simulated (see :mod:`archlab.studies.proxy.evaluate`).
+re-simulated (the proxy study, :mod:`archlab.studies.proxy`, measures them against exact tables).
 
 Feature encoding (shared by training and prediction): a categorical knob becomes one
 0/1 column per choice (``PagePolicy=Open``); an ordinal knob becomes its level index
@@ -69,6 +69,28 @@ class FeatureEncoder:
             else:
                 row.append(float(v))
         return row
+
+    def transform_columns(self, df: pd.DataFrame) -> np.ndarray:
+        """Vectorized :meth:`transform` of a frame with one column per knob (a table's knob
+        columns, canonical values): the same features, without a Python loop over rows."""
+        missing = [n for n in self.space.names if n not in df.columns]
+        if missing:
+            raise SpaceError(f"frame lacks knob column(s) {missing}; has {list(df.columns)}")
+        blocks = []
+        for d in self.space:
+            col = df[d.name]
+            if isinstance(d, Categorical):
+                v = col.to_numpy(dtype=object)
+                blocks += [(v == c).astype(float) for c in d.choices]
+            elif isinstance(d, Ordinal):
+                idx = col.map({lv: i for i, lv in enumerate(d.levels)})
+                if idx.isna().any():
+                    raise SpaceError(f"{d.name}: values {sorted(set(col[idx.isna()]))} not allowed; "
+                                     f"allowed: {d.describe()}")
+                blocks.append(idx.to_numpy(dtype=float))
+            else:
+                blocks.append(col.to_numpy(dtype=float))
+        return np.stack(blocks, axis=1) if blocks else np.zeros((len(df), 0))
 
     def configs_from_frame(self, df: pd.DataFrame) -> list[Config]:
         """Configs from a store frame's ``knob.<name>`` columns (missing columns raise)."""

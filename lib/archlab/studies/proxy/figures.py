@@ -1,70 +1,79 @@
-"""Figures of the proxy study (tables from :mod:`archlab.studies.proxy.evaluate` / ``proxy_search``)."""
+"""Figures of the proxy study (each saved with :func:`archlab.core.plots.save_fig`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from archlab.studies.proxy.evaluate import MODEL_LABELS
+from archlab.core import plots
 
-
-def pred_vs_sim(pred: pd.DataFrame, metrics: Sequence[str], model: str, test_set: str = "logged") -> plt.Figure:
-    """Predicted vs simulated, one panel per metric, points coloured by workload (log-log)."""
-    d = pred[(pred["model"] == model) & (pred["test_set"] == test_set)]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 4), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        m = d[d["metric"] == metric]
-        sns.scatterplot(data=m, x="simulated", y="predicted", hue="workload", s=12, alpha=0.6,
-                        linewidth=0, ax=ax, legend=ax is axes[0][0])
-        lo = float(min(m["simulated"].min(), m["predicted"].min()))
-        hi = float(max(m["simulated"].max(), m["predicted"].max()))
-        ax.plot([lo, hi], [lo, hi], color="k", lw=0.8, ls="--")
-        ax.set(xscale="log", yscale="log", title=metric, xlabel=f"simulated {metric}",
-               ylabel=f"predicted {metric}")
-    fig.suptitle(f"{MODEL_LABELS.get(model, model)} proxy on held-out {test_set} configurations")
-    fig.tight_layout()
-    return fig
+PAPER_NRMSE_PCT = 0.61
 
 
-def error_bars(err: pd.DataFrame, value: str = "mape_pct") -> plt.Figure:
-    """``value`` per model and metric, one panel per test set (mean over workloads, log scale)."""
-    sets = list(dict.fromkeys(err["test_set"]))
-    fig, axes = plt.subplots(1, len(sets), figsize=(4.6 * len(sets), 3.8), squeeze=False, sharey=True)
-    for ax, s in zip(axes[0], sets):
-        sns.barplot(data=err[err["test_set"] == s], x="metric", y=value, hue="model", ax=ax,
-                    errorbar=None, legend=ax is axes[0][-1])
-        ax.set(yscale="log", title=s.replace("_", " "), xlabel="", ylabel=value.replace("_pct", " (%)"))
-        ax.tick_params(axis="x", rotation=20)
-    fig.suptitle("proxy error (mean over workloads; log scale)")
-    fig.tight_layout()
-    return fig
+def learning_curve(lc: pd.DataFrame, path: Path, max_nrmse_pct: float) -> Path:
+    """nRMSE % and Spearman over the whole rest of the space vs training simulations."""
+    metrics = list(dict.fromkeys(lc["metric"]))
+    fig, axes = plt.subplots(len(metrics), 2, figsize=(11, 3.6 * len(metrics)), squeeze=False)
+    for row, m in zip(axes, metrics):
+        sub = lc[lc["metric"] == m]
+        for (table, model), g in sub.groupby(["table", "model"], sort=False):
+            g = g.groupby("n_train", as_index=False)[["nrmse_pct", "spearman"]].mean()
+            label = f"{table.split('/', 1)[-1]} ({model})"
+            row[0].plot(g["n_train"], g["nrmse_pct"], marker="o", label=label)
+            row[1].plot(g["n_train"], g["spearman"], marker="o", label=label)
+        row[0].axhline(PAPER_NRMSE_PCT, color="k", ls=":", lw=1, label="ArchGym RF 0.61%")
+        row[0].axhline(max_nrmse_pct, color="C3", ls="--", lw=1, label=f"claim threshold {max_nrmse_pct:g}%")
+        row[0].set(xscale="log", yscale="log", xlabel="training simulations", ylabel="nRMSE % (whole space)",
+                   title=f"{m}: error over the rest of the space")
+        row[1].set(xscale="log", xlabel="training simulations", ylabel="Spearman (whole space)",
+                   title=f"{m}: rank agreement")
+        row[0].legend(fontsize=7)
+    return plots.save_fig(fig, path)
 
 
-def speed_bars(speed: pd.DataFrame) -> plt.Figure:
-    """Evaluations per second of every problem in ``speed`` (batched and one at a time)."""
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    sns.barplot(data=speed, x="problem", y="evals_per_s", hue="mode", ax=ax, errorbar=None)
-    ax.set(yscale="log", xlabel="", ylabel="evaluations / s (log)", title="proxy vs simulator throughput")
-    fig.tight_layout()
-    return fig
+def heldout(ho: pd.DataFrame, path: Path, min_spearman: float) -> Path:
+    """Spearman over the held-out trace's whole space (trained on the other traces)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    labels = [h.split("/", 1)[-1] for h in ho["held_out"]]
+    ax.bar(labels, ho["spearman"], color="C0")
+    for i, v in enumerate(ho["spearman"]):
+        ax.text(i, v, f"{v:.3f}", ha="center", va="bottom", fontsize=8)
+    ax.axhline(min_spearman, color="C3", ls="--", lw=1, label=f"claim threshold {min_spearman:g}")
+    ax.set(ylim=(min(0.0, float(ho["spearman"].min()) - 0.05), 1.05), ylabel="Spearman",
+           title="held-out trace: rank agreement over its whole space")
+    ax.legend(fontsize=8)
+    return plots.save_fig(fig, path)
 
 
-def search_outcomes(res: pd.DataFrame) -> plt.Figure:
-    """Simulated reward of proxy-found configurations vs searching the simulator directly."""
-    cols = {"sim_reward_top1": "proxy top-1, re-simulated", "sim_reward_topk": "proxy top-k, re-simulated",
-            "direct_reward": "search on simulator"}
-    long = res.melt(id_vars=["workload", "searcher", "seed"], value_vars=list(cols), var_name="how",
-                    value_name="simulated reward").replace({"how": cols})
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * res["searcher"].nunique() + 3), 3.8))
-    sns.stripplot(data=long, x="searcher", y="simulated reward", hue="how", dodge=True, ax=ax, size=5,
-                  jitter=0.15)
-    ax.axhline(1.0, color="k", lw=0.8, ls="--")
-    ax.set(ylim=(min(0.0, float(np.nanmin(long["simulated reward"]))) , 1.05), xlabel="",
-           title="does the proxy-found best configuration meet the target? (1 = yes)")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    return fig
+def search_cost(sc: pd.DataFrame, path: Path) -> Path:
+    """Simulations until a target-meeting configuration: proxy pipeline (training counted) vs
+    uniform random search (exact median and interquartile range)."""
+    tables = list(dict.fromkeys(sc["table"]))
+    fig, axes = plt.subplots(1, len(tables), figsize=(4.2 * len(tables), 3.8), squeeze=False, sharey=True)
+    for ax, name in zip(axes[0], tables):
+        g = sc[sc["table"] == name]
+        s = float(g["target_share"].iloc[0])
+        q = [math_quantile(s, p) for p in (0.25, 0.5, 0.75)]
+        ax.axhspan(q[0], q[2], color="0.85", label="random search, IQR")
+        ax.axhline(q[1], color="k", lw=1, label="random search, median")
+        ok = g[g["hit"]]
+        ax.scatter(ok["n_train"], ok["simulations"], color="C0", zorder=3, label="proxy: training + verified")
+        bad = g[~g["hit"]]
+        if len(bad):
+            ax.scatter(bad["n_train"], bad["simulations"], color="C3", marker="x", zorder=3, label="proxy: no hit")
+        ax.plot(sorted(set(g["n_train"])), sorted(set(g["n_train"])), color="C0", ls=":", lw=1,
+                label="training alone")
+        ax.set(xscale="log", yscale="log", xlabel="training simulations", title=name.split("/", 1)[-1])
+    axes[0][0].set_ylabel("simulations until the target is met")
+    axes[0][0].legend(fontsize=7)
+    return plots.save_fig(fig, path)
+
+
+def math_quantile(share: float, p: float) -> float:
+    """Quantile ``p`` of random search's (geometric) simulations to meet a target of tail share ``share``."""
+    if share >= 1:
+        return 1.0
+    return float(np.ceil(np.log1p(-p) / np.log1p(-share)))
