@@ -477,6 +477,7 @@ class _Scores:
     """Per-objective exact order statistics of a table (integer raw-point counts)."""
 
     def __init__(self, values: np.ndarray, weights: np.ndarray, metrics: tuple[str, ...]) -> None:
+        values = np.where(np.isnan(values), np.inf, values)  # a failed evaluation ranks last
         self.values, self.metrics = values, metrics
         self.sorted: list[np.ndarray] = []
         self.cum: list[np.ndarray] = []
