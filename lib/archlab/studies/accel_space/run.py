@@ -21,6 +21,7 @@ import pandas as pd
 from archlab.analysis.claims import Result
 from archlab.analysis.pareto import TrueFront
 from archlab.core import paths
+from archlab.core.runtime import limit_threads
 from archlab.problems.table import load_table
 from archlab.studies.accel_space import figures, mo, space
 
@@ -60,6 +61,11 @@ def recheck(name: str, n: int, seed: int) -> pd.DataFrame:
 
 
 def run(P: Any, C: Any) -> Result:
+    with limit_threads(1):  # small torch/BoTorch calls: one thread is fastest, and fair to a shared machine
+        return _run(P, C)
+
+
+def _run(P: Any, C: Any) -> Result:
     seed = int(C.seed) + int(P.seed_offset)
     R = Result(STUDY)
     loaded = {name: load_table(name) for name in P.tables}
