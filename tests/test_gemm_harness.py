@@ -60,11 +60,20 @@ class FakeGpu:
         pass
 
 
+class Telemetry(FakeGpu):
+    """The fake device with NVML-like telemetry: clocks drop and 'sw_power_cap' shows while busy."""
+
+    def telemetry(self):
+        busy = self.power_w() > 100
+        return {"sm_clock_mhz": 1800.0 if busy else 2400.0, "temp_c": 70.0 if busy else 40.0,
+                "throttle": ("sw_power_cap",) if busy else ()}
+
+
 @pytest.mark.parametrize("has_energy", [True, False])
 def test_steady_loop_fake_sensor(has_energy):
-    gpu = FakeGpu(has_energy)
-    res = sampler.steady_loop(gpu.launch, gpu.sync, gpu, duration_s=0.6, idle_s=0.2, settle_s=0.1,
-                              interval_s=0.005)
+    gpu = Telemetry(has_energy)
+    res = sampler.steady_loop(gpu.launch, gpu.sync, gpu, duration_s=0.6, idle_w=30.0, settle_s=0.1,
+                              interval_s=0.005, min_duration_s=0.5)
     assert res.idle_power_w == pytest.approx(30.0)
     assert res.power_w == pytest.approx(150.0, rel=0.05)
     assert res.runtime_ms == pytest.approx(2.0, rel=0.25)
@@ -72,11 +81,54 @@ def test_steady_loop_fake_sensor(has_energy):
     assert res.energy_j == pytest.approx(0.150 * res.runtime_ms, rel=0.1)
     assert res.method == ("energy-counter-steady-loop" if has_energy else "sampled-steady-loop")
     assert res.sensor == "fake"
+    # the NVML samples are kept as a cross-check of the counter
+    assert res.power_sampled_w == pytest.approx(150.0, rel=0.05)
+    # clocks, temperature and throttle reasons come from samples taken during the loop
+    assert res.sm_clock_min_mhz == 1800.0 and res.temp_c == 70.0 and "sw_power_cap" in res.throttle_reasons
+    assert res.cooled and res.cooldown_s < 1.0
+
+
+def test_steady_loop_needs_ten_seconds_by_default():
+    gpu = FakeGpu()
+    with pytest.raises(ValueError, match=">= 10"):
+        sampler.steady_loop(gpu.launch, gpu.sync, gpu, duration_s=2.0)
+
+
+class Cooling:
+    """Power falls 20 W per fake second from 150 W to 30 W."""
+
+    name = "cooling"
+
+    def __init__(self):
+        self.t = 0.0
+
+    def clock(self):
+        return self.t
+
+    def sleep(self, s):
+        self.t += s
+
+    def power_w(self):
+        return max(30.0, 150.0 - 20.0 * self.t)
+
+    def energy_j(self):
+        return None
+
+
+def test_cooldown_waits_for_idle_and_gives_up():
+    c = Cooling()
+    res = sampler.cooldown(c, idle_w=30.0, tol_w=5.0, max_s=60, interval_s=0.25, clock=c.clock, sleep=c.sleep)
+    assert res.reached and res.waited_s == pytest.approx(5.75, abs=0.26) and res.last_w <= 35.0
+    c = Cooling()
+    res = sampler.cooldown(c, idle_w=10.0, tol_w=1.0, max_s=3, interval_s=0.5, clock=c.clock, sleep=c.sleep)
+    assert not res.reached and res.waited_s >= 3
+    assert sampler.cooldown(sensors.NoSensor(), 30.0).reached  # nothing to wait for
 
 
 def test_steady_loop_no_sensor_records_runtime_only():
     gpu = FakeGpu()
-    res = sampler.steady_loop(gpu.launch, gpu.sync, sensors.NoSensor(), duration_s=0.2, settle_s=0.05)
+    res = sampler.steady_loop(gpu.launch, gpu.sync, sensors.NoSensor(), duration_s=0.2, settle_s=0.05,
+                              min_duration_s=0.1)
     assert res.power_w is None and res.energy_j is None and res.idle_power_w is None
     assert res.sensor == "none" and res.method == "none" and res.runtime_ms > 0
 
@@ -123,21 +175,124 @@ def test_tiled_kernel_correct(tile):
 def test_cpu_measure_no_sensor_path():
     cfgs = cpu.grid([(32, 48, 40)], tiles=[4, 16], tiled_dtype="float32", blas=["numpy", "torch"],
                     threads=[1], dtypes=["float64"], layouts=["nn", "tt"])
-    df = cpu.measure(cfgs, warmup=1, repeats=2, seed=1, sensor=sensors.NoSensor())
-    schema.validate(df)
+    m = cpu.measure(cfgs, passes=2, samples=2, warmup=1, seed=1, sensor=sensors.NoSensor(), remeasure_rounds=0)
+    df = schema.validate(m.rows)
     assert len(df) == 6
     assert set(df["kernel"]) == {"numba-tiled", "numpy-blas", "torch-blas"}
     assert df["power_w"].isna().all() and df["energy_j"].isna().all()
     assert (df["sensor"] == "none").all() and (df["power_method"] == "none").all()
-    assert (df["runtime_ms"] > 0).all() and (df["repeats"] == 2).all()
+    assert (df["runtime_ms"] > 0).all() and (df["samples"] == 4).all() and (df["passes"] == 2).all()
+    assert (df["runtime_ms"] <= df["runtime_median_ms"]).all() and df["runtime_stat"].eq("min").all()
+    assert df["noise_pct"].notna().all() and df["load_avg_1m"].notna().all()
     tiled = df[df["kernel"] == "numba-tiled"]
     assert sorted(tiled["tile_m"].tolist()) == [4, 16] and tiled["threads"].eq(1).all()
+    # the visit log: every configuration once per pass, passes interleaved (pass 0 ends before pass 1)
+    v = m.visits
+    assert len(v) == 12 and v.groupby("config")["pass"].nunique().eq(2).all()
+    assert v["pass"].is_monotonic_increasing
+    assert {"load_avg_1m", "host_busy_pct", "steal_pct", "preempted", "loaded"} <= set(v.columns)
+
+
+class CountingEnergy:
+    """A fake RAPL counter: 1 J per kernel call made so far (calls counted by the kernel)."""
+
+    name = "rapl"
+
+    def __init__(self):
+        self.calls = 0
+
+    def energy_j(self):
+        return float(self.calls)
+
+    def power_w(self):
+        return None
+
+    def close(self):
+        pass
+
+
+def test_rapl_window_covers_only_the_timed_samples():
+    sens = CountingEnergy()
+    ticks = iter(np.arange(0, 1000, 0.001))  # fake clock: 1 ms per reading
+
+    def call():
+        sens.calls += 1
+
+    v = cpu.visit(call, __import__("contextlib").nullcontext, warmup=3, samples=4, min_time_s=0.0,
+                  sensor=sens, clock=lambda: next(ticks), cpu_clock=lambda: 0.0)
+    # 3 warm-up calls happened before the window: the counter saw exactly the 4 timed calls
+    assert sens.calls == 7 and v.energy_j == pytest.approx(4.0)
+    assert len(v.wall_ms) == 4 and v.inner == 1
+
+
+def test_cpu_measure_power_from_the_timed_window(monkeypatch):
+    sens = CountingEnergy()
+    real = cpu.prepare
+
+    def counting(cfg, seed=0, check=True):
+        call, ctx = real(cfg, seed, check)
+
+        def c():
+            sens.calls += 1
+            return call()
+        return c, ctx
+
+    monkeypatch.setattr(cpu, "prepare", counting)
+    cfgs = cpu.grid([(16, 16, 16)], tiles=[4], tiled_dtype="float32", blas=[], threads=[1],
+                    dtypes=[], layouts=[])
+    m = cpu.measure(cfgs, passes=2, samples=3, warmup=2, sensor=sens, remeasure_rounds=0)
+    r = m.rows.iloc[0]
+    assert r["sensor"] == "rapl" and r["power_method"] == "rapl-package-energy-over-timed-samples"
+    assert r["power_w"] > 0 and r["energy_j"] == pytest.approx(r["power_w"] * r["runtime_ms"] / 1e3)
+
+
+def test_cpu_measure_remeasures_loaded_rows(monkeypatch):
+    monkeypatch.setattr(cpu, "loadavg", lambda path="/proc/loadavg": 99.0)  # always under load
+    cfgs = cpu.grid([(16, 16, 16)], tiles=[4], tiled_dtype="float32", blas=["numpy"], threads=[1],
+                    dtypes=["float32"], layouts=["nn"])
+    m = cpu.measure(cfgs, passes=2, samples=1, remeasure_rounds=2, seed=0)
+    assert (m.rows["remeasured"] == 2).all() and len(m.visits) == 2 * (2 + 2)
+    assert m.visits["loaded"].all() and (m.rows["load_avg_1m"] == 99.0).all()
+
+
+def test_pinning_and_statistics():
+    import os
+
+    before = os.sched_getaffinity(0)
+    with cpu.pinned(-1) as p:
+        assert os.sched_getaffinity(0) == {p.cpu} and p.cpu == max(before)
+    assert os.sched_getaffinity(0) == before
+    with pytest.raises(ValueError, match="not one of"):
+        with cpu.pinned(10_000):
+            pass
+    assert cpu.statistic([4.0, 1.0, 2.0, 3.0], "min") == 1.0
+    assert cpu.statistic([4.0, 1.0, 2.0, 3.0], "p25") == pytest.approx(1.75)
+    with pytest.raises(ValueError, match="allowed: min, p25, median"):
+        cpu.statistic([1.0], "max")
+
+
+def test_host_load_readers(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3\n")
+    s0 = cpu.proc_stat(str(stat))
+    stat.write_text("cpu  160 0 70 900 50 0 0 20 0 0\n")
+    busy, steal = cpu.host_load(s0, cpu.proc_stat(str(stat)))
+    assert busy == pytest.approx(100 * 100 / 200) and steal == pytest.approx(10.0)
+    (tmp_path / "loadavg").write_text("3.50 2.00 1.00 2/100 42\n")
+    assert cpu.loadavg(str(tmp_path / "loadavg")) == 3.5
+    assert cpu.proc_stat(str(tmp_path / "none")) is None and cpu.loadavg(str(tmp_path / "none")) is None
+    assert cpu.host_load(None, s0) == (None, None)
 
 
 def test_cpu_shape_grid_seeded():
     a = cpu.shape_grid([1, 2, 3], [4, 5], [6], max_shapes=4, seed=3)
     assert a == cpu.shape_grid([1, 2, 3], [4, 5], [6], max_shapes=4, seed=3) and len(a) == 4
     assert len(cpu.shape_grid([1, 2], [3], [4], None, 0)) == 2
+    b = cpu.shape_grid([1, 2, 3], [4, 5], [6], max_shapes=3, seed=3, include=[(9, 9, 9)])
+    assert b[0] == (9, 9, 9) and len(b) == 3
+    big = cpu.grid([(8, 8, 8), (1024, 1024, 1024)], [4], "float32", ["numpy"], [1], ["float32"], ["nn"],
+                   tiled_max_flops=1e6)
+    assert [c.kernel for c in big] == ["numba-tiled", "numpy-blas", "numpy-blas"]
 
 
 def test_cuda_grid_and_row_without_gpu():
@@ -146,10 +301,14 @@ def test_cuda_grid_and_row_without_gpu():
     assert cfgs[0].kernel == "cublas"
     # 256x256x64 in fp16 needs 128 KiB (2 stages) or 192 KiB (3) > limit: skipped
     assert all(c.smem_bytes() <= 99 * 1024 for c in cfgs[1:]) and len(cfgs) == 3
-    loop = sampler.LoopResult(1.0, 3000, 3.0, 210.0, 60.0, 0.2, 140, "nvml", "energy-counter-steady-loop")
+    loop = sampler.LoopResult(1.0, 3000, 3.0, 210.0, 60.0, 0.2, 140, "nvml", "energy-counter-steady-loop",
+                              power_sampled_w=205.0, sm_clock_mhz=1755.0, sm_clock_min_mhz=1700.0, temp_c=71.0,
+                              throttle_reasons="sw_power_cap")
     rows = [cuda.row(c, [1.0, 1.1, 0.9], loop, "NVIDIA H200", 1980.0, host="h") for c in cfgs]
     df = schema.validate(schema.from_records(rows))
     assert df["power_w"].eq(210.0).all() and df["idle_power_w"].eq(60.0).all()
+    assert df["power_sampled_w"].eq(205.0).all() and df["sm_clock_mhz"].eq(1755.0).all()
+    assert df["temp_c"].eq(71.0).all() and df["throttle_reasons"].eq("sw_power_cap").all()
     assert df.loc[1, "smem_bytes"] == 2 * (64 + 64) * 32 * 2
     none = sampler.LoopResult(1.0, 10, 0.01, None, None, None, 0, "none", "none")
     r = schema.from_records([cuda.row(cfgs[0], [1.0], none, "x")])
@@ -162,6 +321,35 @@ def test_cuda_measure_needs_gpu():
         pytest.skip("a GPU is present")
     with pytest.raises(RuntimeError, match="needs a CUDA GPU"):
         cuda.measure([cuda.CudaConfig("cublas", 8, 8, 8)])
+
+
+def test_event_timing_flushes_l2_outside_the_events():
+    log = []
+
+    class Ev:
+        def __init__(self):
+            self.t = None
+
+        def record(self):
+            self.t = len(log)
+            log.append("record")
+
+        def synchronize(self):
+            pass
+
+        def elapsed_time(self, other):
+            return float(other.t - self.t)
+
+    times = cuda.event_times_ms(lambda: log.append("launch"), 3, flush=lambda: log.append("flush"), event=Ev)
+    assert log == ["flush", "record", "launch", "record"] * 3 and times == [2.0, 2.0, 2.0]
+
+
+def test_precision_tolerances_and_throttle_names():
+    assert cuda.tolerance("float32", "ieee") == 1e-4 and cuda.tolerance("float32", "tf32") == 1e-2
+    with pytest.raises(ValueError, match="allowed: ieee, tf32"):
+        cuda.tolerance("float32", "fp8")
+    assert sensors.throttle_names(0x4 | 0x40) == ("sw_power_cap", "hw_thermal")
+    assert cuda.CudaSettings().duration_s >= 10 and cuda.CudaSettings().flush_l2
 
 
 def test_schema_rejects_invented_power_and_unknown_columns():

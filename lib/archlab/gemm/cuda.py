@@ -1,6 +1,10 @@
 """CUDA measurement backend: Triton tiled GEMM kernels over block sizes, warps and stages,
-plus cuBLAS (``torch.matmul``); power and energy from NVML during a steady repeated-kernel
-loop (:mod:`archlab.gemm.sampler`).
+plus cuBLAS (``torch.matmul``). Runtime: median of CUDA-event times with the L2 flushed
+before each timed launch. Power and energy: a >= 10 s steady repeated-kernel loop after a
+cooldown to idle, from NVML's energy counter (samples as a cross-check), with clocks,
+temperature and throttle reasons logged during the loop (:mod:`archlab.gemm.sampler`).
+fp32 runs at one stated precision on both sides (default ``ieee``: Triton
+``input_precision="ieee"`` and torch TF32 off).
 
 torch and triton are imported inside functions only, so this module imports on machines
 without a GPU (and without Triton); the loop and row-building logic is tested with fakes.
@@ -17,7 +21,7 @@ from functools import cache
 import pandas as pd
 
 from archlab.gemm import schema, sensors
-from archlab.gemm.sampler import LoopResult, steady_loop
+from archlab.gemm.sampler import LoopResult, idle_power, steady_loop
 
 TORCH_DTYPES = ("float32", "float16", "bfloat16")
 ELEM = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -71,7 +75,8 @@ def _triton_kernel():  # pragma: no cover - needs triton and a GPU
 
     @triton.jit
     def matmul_kernel(a_ptr, b_ptr, c_ptr, M, N, K, sam, sak, sbk, sbn, scm, scn,
-                      BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+                      BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
+                      PRECISION: tl.constexpr):
         pid_m = tl.program_id(0)
         pid_n = tl.program_id(1)
         rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -83,17 +88,58 @@ def _triton_kernel():  # pragma: no cover - needs triton and a GPU
                         mask=(rm[:, None] < M) & ((k0 + rk)[None, :] < K), other=0.0)
             b = tl.load(b_ptr + (k0 + rk)[:, None] * sbk + rn[None, :] * sbn,
                         mask=((k0 + rk)[:, None] < K) & (rn[None, :] < N), other=0.0)
-            acc += tl.dot(a, b)
+            acc += tl.dot(a, b, input_precision=PRECISION)
         tl.store(c_ptr + rm[:, None] * scm + rn[None, :] * scn, acc.to(c_ptr.dtype.element_ty),
                  mask=(rm[:, None] < M) & (rn[None, :] < N))
 
     return matmul_kernel
 
 
-def make_launch(cfg: CudaConfig, seed: int = 0) -> tuple[Callable[[], object], Callable[[], object]]:
-    """(launch, check) closures on the GPU for ``cfg``; check compares with cuBLAS."""
+PRECISIONS = ("ieee", "tf32")
+
+
+@dataclass(frozen=True)
+class CudaSettings:
+    """Measurement settings (the params' CudaSweep has the same fields)."""
+
+    precision: str = "ieee"
+    repeats: int = 20
+    flush_l2: bool = True
+    duration_s: float = 10.0
+    settle_s: float = 1.0
+    interval_s: float = 0.02
+    cooldown_tol_w: float = 5.0
+    cooldown_max_s: float = 60.0
+    idle_s: float = 2.0
+
+
+def tolerance(dtype: str, precision: str) -> float:
+    """Max relative error (to the fp64 reference's max) accepted by the correctness check:
+    true fp32 accumulation must agree to 1e-4; TF32 inputs (10-bit mantissa) to 1e-2;
+    fp16/bf16 inputs with fp32 accumulation to 1e-2 / 3e-2."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
+    if dtype == "float32":
+        return 1e-4 if precision == "ieee" else 1e-2
+    return {"float16": 1e-2, "bfloat16": 3e-2}[dtype]
+
+
+def set_torch_precision(torch, precision: str) -> None:
+    """The same fp32 precision on the cuBLAS side as Triton's ``input_precision``."""
+    torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+    torch.backends.cudnn.allow_tf32 = precision == "tf32"
+    torch.set_float32_matmul_precision("highest" if precision == "ieee" else "high")
+
+
+def make_launch(cfg: CudaConfig, seed: int = 0, precision: str = "ieee"
+                ) -> tuple[Callable[[], object], Callable[[], object]]:
+    """(launch, check) closures on the GPU for ``cfg``; check compares with an fp64 product.
+    fp32 runs at ``precision`` on both sides: Triton ``tl.dot(input_precision=...)`` and
+    torch's TF32 switches."""
     import torch  # pragma: no cover - GPU only
 
+    tol = tolerance(cfg.dtype, precision)
+    set_torch_precision(torch, precision)
     g = torch.Generator(device="cuda").manual_seed(seed)
     dt = getattr(torch, cfg.dtype)
     a = torch.randn(cfg.M, cfg.K, device="cuda", generator=g).to(dt)
@@ -105,32 +151,52 @@ def make_launch(cfg: CudaConfig, seed: int = 0) -> tuple[Callable[[], object], C
     elif cfg.kernel == "triton-tiled":
         kern = _triton_kernel()
         grid_ = ((cfg.M + cfg.block_m - 1) // cfg.block_m, (cfg.N + cfg.block_n - 1) // cfg.block_n)
+        prec = precision if cfg.dtype == "float32" else "ieee"  # fp16/bf16 use tensor cores anyway
 
         def launch():
             kern[grid_](a, b, c, cfg.M, cfg.N, cfg.K, a.stride(0), a.stride(1), b.stride(0), b.stride(1),
                         c.stride(0), c.stride(1), BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n,
-                        BLOCK_K=cfg.block_k, num_warps=cfg.warps, num_stages=cfg.stages)
+                        BLOCK_K=cfg.block_k, PRECISION=prec, num_warps=cfg.warps, num_stages=cfg.stages)
     else:
         raise ValueError(f"unknown CUDA kernel {cfg.kernel!r}; allowed: cublas, triton-tiled")
 
     def check():
         launch()
-        ref = (a.float() @ b.float())
-        tol = 2e-2 if cfg.dtype == "float32" else 1e-1  # TF32 / half accumulations
-        err = ((c.float() - ref).abs().max() / ref.abs().max()).item()
+        torch.cuda.synchronize()
+        ref = a.double() @ b.double()
+        err = ((c.double() - ref).abs().max() / ref.abs().max()).item()
         if err > tol:
-            raise AssertionError(f"{cfg}: relative error {err:.3g} > {tol}")
+            raise AssertionError(f"{cfg} ({precision}): relative error {err:.3g} > {tol}")
 
     return launch, check
 
 
-def event_times_ms(launch: Callable[[], object], repeats: int) -> list[float]:  # pragma: no cover
-    """Per-launch times from CUDA events."""
+def l2_flusher(l2_bytes: int) -> Callable[[], object]:  # pragma: no cover - GPU only
+    """A closure that overwrites a buffer twice the L2 size (evicting the operands)."""
     import torch
 
+    buf = torch.empty(max(1, 2 * int(l2_bytes) // 4), dtype=torch.float32, device="cuda")
+
+    def flush():
+        buf.zero_()
+
+    return flush
+
+
+def event_times_ms(launch: Callable[[], object], repeats: int, flush: Callable[[], object] | None = None,
+                   event: Callable[[], object] | None = None) -> list[float]:
+    """Per-launch times from CUDA events; ``flush`` (the L2 flush) runs before each timed
+    launch, outside the events. ``event`` makes an event (tests pass a fake)."""
+    if event is None:  # pragma: no cover - GPU only
+        import torch
+
+        def event():
+            return torch.cuda.Event(enable_timing=True)
     out = []
     for _ in range(repeats):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        if flush is not None:
+            flush()
+        s, e = event(), event()
         s.record()
         launch()
         e.record()
@@ -140,8 +206,9 @@ def event_times_ms(launch: Callable[[], object], repeats: int) -> list[float]:  
 
 
 def row(cfg: CudaConfig, events_ms: Sequence[float], loop: LoopResult, device: str,
-        sm_clock_mhz: float | None = None, host: str | None = None) -> dict:
-    """Schema row of one CUDA measurement (runtime: median of CUDA-event times)."""
+        sm_clock_mhz: float | None = None, host: str | None = None, precision: str = "ieee") -> dict:
+    """Schema row of one CUDA measurement (runtime: median of the L2-flushed CUDA-event
+    times; power and telemetry from the steady loop)."""
     from archlab.gemm.timing import summarize
 
     st = summarize(events_ms)
@@ -150,38 +217,49 @@ def row(cfg: CudaConfig, events_ms: Sequence[float], loop: LoopResult, device: s
     return {
         "source": "cuda-measure", "host": host or socket.gethostname(), "device": device,
         "backend": "cuda", "kernel": cfg.kernel, "dtype": cfg.dtype, "layout": "nn",
+        "precision": precision if cfg.dtype == "float32" else None,
         "M": cfg.M, "N": cfg.N, "K": cfg.K, "tile_m": cfg.block_m, "tile_n": cfg.block_n,
         "tile_k": cfg.block_k, "stages": cfg.stages, "warps": cfg.warps, "smem_bytes": cfg.smem_bytes(),
-        "alpha": 1.0, "beta": 0.0, "repeats": st.repeats, "runtime_ms": st.median_ms,
+        "alpha": 1.0, "beta": 0.0, "repeats": st.repeats, "samples": st.repeats, "runtime_ms": st.median_ms,
+        "runtime_stat": "median", "runtime_median_ms": st.median_ms,
         "runtime_spread": st.spread, "gflops": fl / (st.median_ms * 1e6),
         "power_w": loop.power_w if has_p else None, "idle_power_w": loop.idle_power_w,
+        "power_sampled_w": loop.power_sampled_w if has_p else None,
         # energy per GEMM: counter (or sampled power) over the loop, per call
-        "energy_j": loop.energy_j if has_p else None, "sm_clock_mhz": sm_clock_mhz,
+        "energy_j": loop.energy_j if has_p else None,
+        "sm_clock_mhz": loop.sm_clock_mhz if loop.sm_clock_mhz is not None else sm_clock_mhz,
+        "temp_c": loop.temp_c, "throttle_reasons": loop.throttle_reasons or None,
         "sensor": loop.sensor, "power_method": loop.method,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
-def measure(configs: Sequence[CudaConfig], sensor_kind: str = "nvml", repeats: int = 20,
-            duration_s: float = 3.0, idle_s: float = 1.0, settle_s: float = 1.0, interval_s: float = 0.02,
-            seed: int = 0, progress: Callable[[int, int], object] | None = None) -> pd.DataFrame:
-    """Measure ``configs`` on GPU 0 (needs torch with CUDA; Triton for triton-tiled)."""
+def measure(configs: Sequence[CudaConfig], sensor_kind: str = "nvml", sweep=None, seed: int = 0,
+            progress: Callable[[int, int], object] | None = None) -> pd.DataFrame:
+    """Measure ``configs`` on GPU 0 (needs torch with CUDA; Triton for triton-tiled).
+
+    ``sweep`` is the params' CudaSweep (precision, repeats, L2 flush, loop length, cooldown);
+    idle power is measured once at the start and each loop first cools down to it."""
     import torch  # pragma: no cover - GPU only
 
     if not torch.cuda.is_available():
         raise RuntimeError("the cuda backend needs a CUDA GPU (torch.cuda.is_available() is False)")
+    sweep = sweep or CudaSettings()
     sensor = sensors.make(sensor_kind)
     device = torch.cuda.get_device_name(0)
+    l2 = torch.cuda.get_device_properties(0).L2_cache_size
+    flush = l2_flusher(l2) if sweep.flush_l2 else None
     rows = []
     try:
+        torch.cuda.synchronize()
+        idle = idle_power(sensor, sweep.idle_s, sweep.interval_s)
         for n, cfg in enumerate(configs):
-            launch, check = make_launch(cfg, seed + n)
+            launch, check = make_launch(cfg, seed + n, sweep.precision)
             check()
-            ev = event_times_ms(launch, repeats)
-            loop = steady_loop(launch, torch.cuda.synchronize, sensor, duration_s, idle_s, settle_s,
-                               interval_s)
-            clock = sensor.sm_clock_mhz() if isinstance(sensor, sensors.NvmlSensor) else None
-            rows.append(row(cfg, ev, loop, device, clock))
+            ev = event_times_ms(launch, sweep.repeats, flush)
+            loop = steady_loop(launch, torch.cuda.synchronize, sensor, sweep.duration_s, idle, sweep.settle_s,
+                               sweep.interval_s, sweep.cooldown_tol_w, sweep.cooldown_max_s)
+            rows.append(row(cfg, ev, loop, device, precision=sweep.precision))
             if progress:
                 progress(n + 1, len(configs))
     finally:

@@ -45,8 +45,8 @@ from archlab.gemm.models import gpperf_frame
 
 MODELS = ("analytical", "wave-loglinear", "gpperf-rf", "analytical-gbm")
 BASELINES = ("analytical", "wave-loglinear", "gpperf-rf")
-METRICS = ("r2_log", "median_ape", "p90_ape")
-HIGHER_IS_BETTER = {"r2_log": True, "median_ape": False, "p90_ape": False}
+METRICS = ("r2_log", "r2", "median_ape", "p90_ape")
+HIGHER_IS_BETTER = {"r2_log": True, "r2": True, "median_ape": False, "p90_ape": False}
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -64,9 +64,12 @@ def scores(y: np.ndarray, yhat: np.ndarray, w: np.ndarray | None = None) -> dict
     y, yhat, w = y[keep], yhat[keep], w[keep]
     ape = np.abs(yhat / y - 1) * 100
     ly, lp = np.log(y), np.log(np.maximum(yhat, 1e-30))
-    ss_res = np.sum(w * (ly - lp) ** 2)
-    ss_tot = np.sum(w * (ly - np.average(ly, weights=w)) ** 2)
-    return {"r2_log": float(1 - ss_res / ss_tot) if ss_tot > 0 else float("nan"),
+
+    def r2(a, b):
+        ss_tot = np.sum(w * (a - np.average(a, weights=w)) ** 2)
+        return float(1 - np.sum(w * (a - b) ** 2) / ss_tot) if ss_tot > 0 else float("nan")
+
+    return {"r2_log": r2(ly, lp), "r2": r2(y, yhat),
             "median_ape": _wquantile(ape, w, 0.5), "p90_ape": _wquantile(ape, w, 0.9)}
 
 
@@ -114,13 +117,17 @@ class WaveLogLinear:
     def _groups(self, d: pd.DataFrame) -> pd.Series:
         if not self.group_cols:
             return pd.Series("", index=d.index)
-        return d[list(self.group_cols)].astype(str).agg("|".join, axis=1)
+        key = pd.Series("", index=d.index)
+        for c in self.group_cols:
+            key = key + "|" + d[c].astype("object").where(d[c].notna(), "").astype(str)
+        return key
 
     def fit(self, d: pd.DataFrame, F: pd.DataFrame) -> WaveLogLinear:
         x, y = F["log_wave_work"].to_numpy(), np.log(_target(d, self.target))
         self.coef = {"*": tuple(np.polyfit(x, y, 1))}
-        for g, idx in self._groups(d).groupby(self._groups(d), sort=False).groups.items():
-            i = d.index.get_indexer(idx)
+        groups = self._groups(d).to_numpy()
+        for g in pd.unique(groups):
+            i = np.flatnonzero(groups == g)
             if len(np.unique(x[i])) >= 3:
                 self.coef[g] = tuple(np.polyfit(x[i], y[i], 1))
         return self
@@ -375,26 +382,31 @@ class _ShapeScorer:
         self.cnt = np.bincount(codes, minlength=n).astype(float)
         self.sly = np.bincount(codes, ly, minlength=n)
         self.sly2 = np.bincount(codes, ly**2, minlength=n)
-        self.res2, self.ape_sorted, self.codes_sorted = [], [], []
+        self.sy = np.bincount(codes, y, minlength=n)
+        self.sy2 = np.bincount(codes, y**2, minlength=n)
+        self.res2, self.lres2, self.ape_sorted, self.codes_sorted = [], [], [], []
         for p in P:
             lp = np.log(np.maximum(p, 1e-30))
-            self.res2.append(np.bincount(codes, (ly - lp) ** 2, minlength=n))
+            self.lres2.append(np.bincount(codes, (ly - lp) ** 2, minlength=n))
+            self.res2.append(np.bincount(codes, (y - p) ** 2, minlength=n))
             ape = np.abs(p / y - 1) * 100
             o = np.argsort(ape, kind="stable")
             self.ape_sorted.append(ape[o])
             self.codes_sorted.append(codes[o])
 
     def __call__(self, ws: np.ndarray) -> np.ndarray:
-        """(shuffles x 3) array of r2_log, median_ape, p90_ape for shape weights ``ws``."""
+        """(shuffles x 4) array of r2_log, r2, median_ape, p90_ape for shape weights ``ws``."""
         W = ws @ self.cnt
-        mean = (ws @ self.sly) / W
-        ss_tot = ws @ self.sly2 - W * mean**2
-        out = np.empty((len(self.res2), 3))
-        for s, (r2, a, c) in enumerate(zip(self.res2, self.ape_sorted, self.codes_sorted, strict=True)):
+        lss = ws @ self.sly2 - (ws @ self.sly) ** 2 / W
+        ss = ws @ self.sy2 - (ws @ self.sy) ** 2 / W
+        out = np.empty((len(self.res2), 4))
+        for s, (lr2, r2, a, c) in enumerate(zip(self.lres2, self.res2, self.ape_sorted, self.codes_sorted,
+                                                strict=True)):
             cw = np.cumsum(ws[c])
-            out[s, 0] = 1 - (ws @ r2) / ss_tot if ss_tot > 0 else np.nan
-            out[s, 1] = a[min(np.searchsorted(cw, 0.5 * cw[-1]), len(a) - 1)]
-            out[s, 2] = a[min(np.searchsorted(cw, 0.9 * cw[-1]), len(a) - 1)]
+            out[s, 0] = 1 - (ws @ lr2) / lss if lss > 0 else np.nan
+            out[s, 1] = 1 - (ws @ r2) / ss if ss > 0 else np.nan
+            out[s, 2] = a[min(np.searchsorted(cw, 0.5 * cw[-1]), len(a) - 1)]
+            out[s, 3] = a[min(np.searchsorted(cw, 0.9 * cw[-1]), len(a) - 1)]
         return out
 
 
@@ -409,7 +421,7 @@ def bootstrap_summary(cv: CV, baselines: Sequence[str] = BASELINES, model: str =
     names = list(cv.pred)
     scorers = {m: _ShapeScorer(cv.y, cv.pred[m], codes, n) for m in names}
     ones = np.ones(n)
-    per = {m: scorers[m](ones) for m in names}  # shuffles x 3 at the observed data
+    per = {m: scorers[m](ones) for m in names}  # shuffles x metrics at the observed data
     point = {(m, k): float(per[m][:, j].mean()) for m in names for j, k in enumerate(METRICS)}
     present = [b for b in baselines if b in names]
     margins = []
@@ -421,7 +433,7 @@ def bootstrap_summary(cv: CV, baselines: Sequence[str] = BASELINES, model: str =
     def stat(sample):
         ws = np.bincount(sample.astype(int), minlength=n).astype(float)
         vals = {m: scorers[m](ws).mean(axis=0) for m in names}
-        out = [vals[m][j] for m in names for j in range(3)]
+        out = [vals[m][j] for m in names for j in range(len(METRICS))]
         out += [sign * (vals[model][METRICS.index(k)] - vals[b][METRICS.index(k)]) for k, sign, b in margins]
         return np.array(out)
 
@@ -431,7 +443,7 @@ def bootstrap_summary(cv: CV, baselines: Sequence[str] = BASELINES, model: str =
                               random_state=np.random.default_rng(seed))
         lo, hi = np.asarray(res.confidence_interval.low), np.asarray(res.confidence_interval.high)
     else:
-        lo = hi = np.full(len(names) * 3 + len(margins), np.nan)
+        lo = hi = np.full(len(names) * len(METRICS) + len(margins), np.nan)
     rows, i = [], 0
     for m in names:
         for j, k in enumerate(METRICS):

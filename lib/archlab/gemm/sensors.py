@@ -90,6 +90,21 @@ class NvmlSensor:
             "energy_counter": self._has_energy,
         }
 
+    def telemetry(self) -> dict:
+        """SM clock (MHz), temperature (C) and the active clock-throttle reasons (names)."""
+        n = self._nvml
+        out: dict = {"sm_clock_mhz": float(n.nvmlDeviceGetClockInfo(self._h, n.NVML_CLOCK_SM))}
+        try:
+            out["temp_c"] = float(n.nvmlDeviceGetTemperature(self._h, n.NVML_TEMPERATURE_GPU))
+        except n.NVMLError:  # pragma: no cover
+            out["temp_c"] = None
+        try:
+            mask = n.nvmlDeviceGetCurrentClocksThrottleReasons(self._h)
+            out["throttle"] = throttle_names(mask, n)
+        except n.NVMLError:  # pragma: no cover
+            out["throttle"] = ()
+        return out
+
     def sm_clock_mhz(self) -> float:
         return float(self._nvml.nvmlDeviceGetClockInfo(self._h, self._nvml.NVML_CLOCK_SM))
 
@@ -98,6 +113,17 @@ class NvmlSensor:
             self._nvml.nvmlShutdown()
         except self._nvml.NVMLError:  # pragma: no cover
             pass
+
+
+THROTTLE_REASONS = {  # NVML clocks-throttle-reason bits (nvml.h)
+    0x1: "gpu_idle", 0x2: "app_clocks", 0x4: "sw_power_cap", 0x8: "hw_slowdown", 0x10: "sync_boost",
+    0x20: "sw_thermal", 0x40: "hw_thermal", 0x80: "hw_power_brake", 0x100: "display_clocks",
+}
+
+
+def throttle_names(mask: int, nvml=None) -> tuple[str, ...]:
+    """Names of the throttle-reason bits set in ``mask``."""
+    return tuple(name for bit, name in THROTTLE_REASONS.items() if int(mask) & bit)
 
 
 class RaplSensor:
