@@ -89,6 +89,8 @@ def load_profile(profile: str, data: Mapping[str, Any] | None = None) -> tuple[A
     if profile not in PROFILES:
         raise BenchError(f"--profile {profile!r}: allowed: {', '.join(PROFILES)}")
     data = copy.deepcopy(dict(params.read() if data is None else data))
+    # only the sections the bench reads are validated (an unrelated study's section does not block it)
+    data = {k: v for k, v in data.items() if k in ("common", SECTION)}
     common = dict(data.get("common") or {})
     if profile != "smoke":
         common["profile"] = profile
