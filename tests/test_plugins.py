@@ -172,3 +172,22 @@ def test_broken_plugin_in_a_sweep_plan_gives_the_plugin_error(broken):
                            calibration_samples=8)
     with pytest.raises(ValueError, match="fake_missing.*package 'fake-plug'"):
         expand(spec, 0)
+
+
+def test_environment_variable_declares_plugins(example, monkeypatch):
+    """ARCHLAB_SEARCHERS / ARCHLAB_PROBLEMS declare classes that are not packaged (inherited by
+    worker processes); a malformed variable is reported and ignored, the built-ins stay."""
+    monkeypatch.setenv("ARCHLAB_PROBLEMS", "toy-env=my_searcher.toy:ToyCache")
+    monkeypatch.setenv("ARCHLAB_SEARCHERS", "one_plus_one=my_searcher.searcher:OnePlusOne")  # same as installed
+    _reload()
+    try:
+        assert "toy-env" in problem_names() and "toy-cache" in problem_names()
+        assert "environment variable ARCHLAB_PROBLEMS" in registry.plugin_of("toy-env").where
+        assert search.base.plugin_of("one_plus_one").dist == DIST and not search.base.plugin_errors()
+        monkeypatch.setenv("ARCHLAB_SEARCHERS", "oops")
+        _reload()
+        assert "ARCHLAB_SEARCHERS: 'oops' is not name=module:attr" in search.base.plugin_errors()["ARCHLAB_SEARCHERS"]
+        assert {"random", "one_plus_one"} <= set(search.names())
+    finally:
+        monkeypatch.undo()
+        _reload()
