@@ -57,6 +57,7 @@ def _picky_tell(self, config, reward, metrics=None):
 SEARCHER_BREAKAGES = {
     "not a searcher": (object, r"not a class derived from archlab.search.Searcher.*Fix: subclass"),
     "no name": (_variant(name=""), r"name is empty.*Fix: set the class attribute name"),
+    "no _ask": (type("NoAsk", (search.Searcher,), {"name": "no_ask"}), r"does not implement _ask\(\)"),
     "hp not validated": (_variant(__init__=_ignores_hp_init),
                          r"unknown hyperparameter 'bogus': accepted.*Fix: accept hyperparameters only"),
     "out of space": (_variant(_ask=lambda self: {**self.space.default(), "queue": 3}),
@@ -181,3 +182,20 @@ def test_builtin_registry_problems_pass(name, kwargs):
 
     report = check_problem(functools.partial(make_problem, name), kwargs=kwargs, samples=6, strict=True, name=name)
     assert len(report.passed) == 4 and report.subject == f"problem {name!r}"
+
+
+def test_cli_check_fails_with_the_fix():
+    from archlab.cli import _mount_groups
+    from archlab.cli import app as cli_app
+    from typer.testing import CliRunner
+
+    _mount_groups()
+    runner = CliRunner()
+    bad = runner.invoke(cli_app, ["check", "searcher", "test_checks:Counter"])
+    assert bad.exit_code == 1 and "not a class derived from archlab.search.Searcher" in bad.output
+    bad = runner.invoke(cli_app, ["check", "problem", "test_checks:Counter"])
+    assert bad.exit_code == 1 and "Fix: make evaluate a pure function" in bad.output
+    bad = runner.invoke(cli_app, ["check", "searcher", "nowhere.module:X"])
+    assert bad.exit_code == 1 and "cannot import module 'nowhere.module'" in bad.output
+    ok = runner.invoke(cli_app, ["check", "problem", "synthetic", "--arg", "workload=a", "--arg", "objective=latency"])
+    assert ok.exit_code == 0 and "problem 'synthetic': contract passed" in ok.output
