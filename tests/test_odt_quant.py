@@ -4,8 +4,15 @@ import torch
 import torch.nn.functional as F
 from archlab.ondevice.arch import arch
 from archlab.ondevice.nets import ActQ, Net, fold_bn
-from archlab.ondevice.quant import (LeanConv, QuantAct, int8_state, project_int8, quantize, real_weight,
-                                    set_update_mode)
+from archlab.ondevice.quant import (
+    LeanConv,
+    QuantAct,
+    int8_state,
+    project_int8,
+    quantize,
+    real_weight,
+    set_update_mode,
+)
 from archlab.ondevice.sparse import Scheme, apply_scheme, bias_only, full
 
 

@@ -76,6 +76,8 @@ def load(name: str, classes: tuple[int, ...], resolution: int, n_train: int, n_t
 class TestSealedError(RuntimeError):
     """The test split was read before the study unsealed it."""
 
+    __test__ = False  # not a pytest class
+
 
 class SealedTest:
     """The test split, readable only after :meth:`unseal`; every read is logged in ``reads``."""

@@ -197,8 +197,6 @@ def finetune(net: Net, x: torch.Tensor, y: torch.Tensor, scheme: Scheme, *, opt:
                 if any(gr is not None and not torch.isfinite(gr).all() for gr in grads):
                     scale, clean = scale / 2, 0
                     stats["skipped"] += 1
-                    if sched is not None:
-                        sched.step()
                     continue
                 for m, gr in zip(master, grads):
                     m.grad = gr

@@ -54,7 +54,7 @@ def lr_fig(lr: pd.DataFrame, path: Path) -> Path:
     cols = 4
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.2 * rows), squeeze=False)
-    for ax, ((what, method, scheme), g) in zip(axes.flat, groups):
+    for ax, ((_what, method, scheme), g) in zip(axes.flat, groups):
         ax.plot(g["lr"], g["val_acc"], "o-", ms=3)
         ch = g[g["chosen"]]
         ax.plot(ch["lr"], ch["val_acc"], "r*", ms=9)

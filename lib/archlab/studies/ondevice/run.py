@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
+import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +59,7 @@ class Ctx:
     deploy_arch: Arch
     pretrain: dict
     val_cache: dict = field(default_factory=dict)
+    test_cache: dict = field(default_factory=dict)
     log: list = field(default_factory=list)  # selection records (validation only)
 
 
@@ -84,6 +88,9 @@ def _grid(ctx: Ctx, m: Method) -> list[float]:
 
 def _train(ctx: Ctx, m: Method, scheme: Scheme, lr: float, seed: int, epochs: int | None = None) -> FineTuned:
     P = ctx.P
+    if os.environ.get("ARCHLAB_PROGRESS"):
+        print(f"[odt {time.strftime('%H:%M:%S')}] {m.id} {scheme.label()} lr={lr:g} seed={seed}", file=sys.stderr,
+              flush=True)
     return finetune(_net(ctx, m), ctx.data.x_train, ctx.data.y_train, scheme, opt="sgdm" if P.momentum else "sgd",
                     lr=lr, momentum=P.momentum, qas=m.qas, mode=m.mode, epochs=epochs or P.epochs, batch=P.batch,
                     seed=seed, precision=m.precision)
@@ -115,10 +122,14 @@ def tune(ctx: Ctx, m: Method, scheme: Scheme, what: str) -> dict:
 
 
 def final(ctx: Ctx, m: Method, scheme: Scheme, lr: float, what: str) -> np.ndarray:
-    """(seeds x n_test) correctness on the test split, fresh seeds, after the split is unsealed."""
-    x, y, _ = ctx.data.test.read(what)
-    return np.stack([_train(ctx, m, scheme, lr, ctx.seed + TEST_SEED + j).correct(x, y)
-                     for j in range(ctx.P.seeds)])
+    """(seeds x n_test) correctness on the test split, fresh seeds, after the split is unsealed
+    (an identical configuration selected twice is trained and read once)."""
+    key = (*_key(m, scheme), lr)
+    if key not in ctx.test_cache:
+        x, y, _ = ctx.data.test.read(what)
+        ctx.test_cache[key] = np.stack([_train(ctx, m, scheme, lr, ctx.seed + TEST_SEED + j).correct(x, y)
+                                        for j in range(ctx.P.seeds)])
+    return ctx.test_cache[key]
 
 
 # ---- statistics -------------------------------------------------------------------------------
@@ -207,26 +218,52 @@ def scheme_memory(ctx: Ctx, s: Scheme, deploy: bool = False) -> float:
     return extra_memory(ctx.deploy_arch if deploy else ctx.train_arch, s)["extra_memory_kb"]
 
 
+def _depths(ctx: Ctx) -> list[int]:
+    return sorted({0, *ctx.P.sparse.bias_depths})
+
+
+def _make_scheme(ctx: Ctx, depth: int, choice: tuple[float, ...]) -> Scheme:
+    """A bias depth and a ratio (0 = not updated) per candidate layer; the depth is raised to the
+    next listed depth that covers the deepest updated weight."""
+    n, depths = ctx.train_arch.n_convs, _depths(ctx)
+    ws = [(i, r) for i, r in zip(ctx.P.sparse.layers, choice) if r > 0]
+    need = max([n - i for i, _ in ws] + [depth])
+    depth = min([x for x in depths if x >= need], default=need)
+    return Scheme(depth, tuple(i for i, _ in ws), tuple(r for _, r in ws))
+
+
+def space_size(ctx: Ctx) -> int:
+    """Size of the scheme space before merging duplicates: depths x (ratios + 1) ^ layers."""
+    sp = ctx.P.sparse
+    return len(_depths(ctx)) * (len(sp.ratios) + 1) ** len(sp.layers)
+
+
 def scheme_space(ctx: Ctx) -> list[Scheme]:
-    """Every scheme of the space: a bias depth x for each candidate layer a ratio or nothing
-    (bias depth raised to cover the deepest updated weight)."""
-    sp, n = ctx.P.sparse, ctx.train_arch.n_convs
-    depths = sorted({0, *sp.bias_depths})
-    out = set()
-    for d in depths:
-        for choice in itertools.product([0.0, *sp.ratios], repeat=len(sp.layers)):
-            ws = [(i, r) for i, r in zip(sp.layers, choice) if r > 0]
-            need = max([n - i for i, _ in ws] + [d])
-            depth = min([x for x in depths if x >= need], default=need)
-            out.add(Scheme(depth, tuple(i for i, _ in ws), tuple(r for _, r in ws)))
+    """Every scheme of the space (only called when :func:`space_size` <= ``max_enumerate``)."""
+    sp = ctx.P.sparse
+    out = {_make_scheme(ctx, d, c) for d in _depths(ctx)
+           for c in itertools.product([0.0, *sp.ratios], repeat=len(sp.layers))}
     return sorted(out, key=lambda s: s.label())
 
 
-def best_in_budget(ctx: Ctx, contrib: sparse.Contributions, space: list[Scheme], budget_kb: float) -> Scheme:
-    """The scheme of highest predicted gain within ``budget_kb`` (exhaustive if the space is
-    small, evolutionary search otherwise); ties -> less memory."""
+def random_schemes(ctx: Ctx, k: int, rng: np.random.Generator) -> list[Scheme]:
+    """``k`` distinct schemes drawn uniformly from the space's encodings (no enumeration)."""
     sp = ctx.P.sparse
-    if len(space) <= sp.max_enumerate:
+    out: dict[str, Scheme] = {}
+    opts = [0.0, *sp.ratios]
+    for _ in range(100 * max(k, 1)):
+        if len(out) >= k:
+            break
+        s = _make_scheme(ctx, int(rng.choice(_depths(ctx))), tuple(float(rng.choice(opts)) for _ in sp.layers))
+        out.setdefault(s.label(), s)
+    return sorted(out.values(), key=lambda s: s.label())
+
+
+def best_in_budget(ctx: Ctx, contrib: sparse.Contributions, space: list[Scheme] | None, budget_kb: float) -> Scheme:
+    """The scheme of highest predicted gain within ``budget_kb``: exhaustive over ``space`` when
+    given (small spaces), evolutionary search otherwise; ties -> less memory."""
+    sp = ctx.P.sparse
+    if space is not None:
         ok = [s for s in space if scheme_memory(ctx, s) <= budget_kb + 1e-9]
         return max(ok, key=lambda s: (round(contrib.predict(s), 9), -scheme_memory(ctx, s), s.label()))
     return sparse.evolve(ctx.train_arch, contrib, lambda s: scheme_memory(ctx, s), budget_kb, seed=ctx.seed,
@@ -245,19 +282,24 @@ def sparse_select(ctx: Ctx) -> dict:
         return val_acc(ctx, m, s, lr, seed, ep)
 
     contrib = sparse.contributions(a, measure, sp.bias_depths, sp.layers, sp.ratios, sp.base_bias)
-    space = scheme_space(ctx)
+    size = space_size(ctx)
+    space = scheme_space(ctx) if size <= sp.max_enumerate else None
     budgets = {k: scheme_memory(ctx, sparse.last_k(a, k)) for k in sp.last_k}
     searched = {k: best_in_budget(ctx, contrib, space, b) for k, b in budgets.items()}
     rng = np.random.default_rng(ctx.seed)
-    pick = list(rng.choice(len(space), size=min(sp.n_check, len(space)), replace=False))
-    check = {space[i] for i in pick} | set(searched.values())
-    rows = [{"scheme": s.label(), "predicted_gain": contrib.predict(s), "measured_gain": measure(s) - contrib.base_acc,
-             "memory_kb": scheme_memory(ctx, s), "searched": s in searched.values()}
-            for s in sorted(check, key=lambda s: s.label())]
+    if space is not None:
+        pick = [space[i] for i in rng.choice(len(space), size=min(sp.n_check, len(space)), replace=False)]
+    else:
+        pick = random_schemes(ctx, sp.n_check, rng)
+    check = {s.label(): s for s in [*pick, *searched.values()]}
+    chosen = {s.label() for s in searched.values()}
+    rows = [{"scheme": lab, "predicted_gain": contrib.predict(s), "measured_gain": measure(s) - contrib.base_acc,
+             "memory_kb": scheme_memory(ctx, s), "searched": lab in chosen}
+            for lab, s in sorted(check.items())]
     ctx.log.append({"what": "sparse: searched schemes", "budgets_kb": budgets,
                     "schemes": {k: s.label() for k, s in searched.items()}})
-    return {"lr": lr, "contrib": contrib, "space": len(space), "budgets": budgets, "searched": searched,
-            "check": pd.DataFrame(rows)}
+    return {"lr": lr, "contrib": contrib, "space": size if space is None else len(space),
+            "exhaustive": space is not None, "budgets": budgets, "searched": searched, "check": pd.DataFrame(rows)}
 
 
 def contributions_table(c: sparse.Contributions) -> pd.DataFrame:
@@ -440,7 +482,7 @@ def run(P: OdtParams, C: Any) -> Result:
         "sparse": _by_id(sp_tab), "sparse_vs_full": _by_id(vs_full),
         "equal_memory": {f"last{int(r['k'])}": _clean(r) for r in eq_mem.to_dict("records")},
         "precision": _by_id(prec_tab),
-        "search": {"space_size": sp_sel["space"], "exhaustive": sp_sel["space"] <= P.sparse.max_enumerate,
+        "search": {"space_size": sp_sel["space"], "exhaustive": sp_sel["exhaustive"],
                    "spearman_predicted_measured": rho, "n_checked": len(check),
                    "contribution_lr": sp_sel["lr"], "classifier_only_val_acc": sp_sel["contrib"].base_acc},
         "fp32_full_goal_met": bool(accuracy.set_index("id").loc["fp32_full", "acc"] >= 0.95),
