@@ -193,7 +193,11 @@ def write_table(frame: pd.DataFrame, path: str | Path, meta: Mapping[str, Any]) 
     meta = {**dict(meta), "knobs": space.names, "metrics": metrics, "rows": int(len(frame)),
             "raw_size": int(space.size), "weight_total": int(frame[WEIGHT].sum())}
     text = json.dumps(meta, sort_keys=True, default=str)
-    tbl = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    frame = frame.reset_index(drop=True).copy()
+    for d in space.dims:  # string knobs dictionary-encoded: compact, and read back fast
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in d.values):
+            frame[d.name] = pd.Categorical(frame[d.name].astype(object), categories=list(d.values))
+    tbl = pa.Table.from_pandas(frame, preserve_index=False)
     tbl = tbl.replace_schema_metadata({**(tbl.schema.metadata or {}), META_KEY: text.encode()})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -278,14 +282,16 @@ class Table:
         # mixed-radix code of each row's canonical configuration, for O(log n) lookup
         self._radix = np.array([d.n for d in self.space.dims], dtype=np.int64)
         self._index_maps = [{v: i for i, v in enumerate(d.values)} for d in self.space.dims]
-        idx = np.stack([self.frame[n].map(m).to_numpy() for n, m in zip(names, self._index_maps)], axis=1)
-        if pd.isna(idx).any():
-            bad = [n for j, n in enumerate(names) if pd.isna(idx[:, j]).any()]
+        idx = np.stack([pd.Categorical(self.frame[d.name], categories=list(d.values)).codes.astype(np.int64)
+                        for d in self.space.dims], axis=1)
+        if (idx < 0).any():
+            bad = [n for j, n in enumerate(names) if (idx[:, j] < 0).any()]
             raise ValueError(f"table {source or '?'}: values outside the space in column(s) {bad}")
-        codes = self._codes(idx.astype(np.int64))
+        codes = self._codes(idx)
+        self.codes = codes  # mixed-radix code of each row's configuration (row order)
         self._order = np.argsort(codes, kind="stable")
         self._sorted_codes = codes[self._order]
-        if len(np.unique(codes)) != len(codes):
+        if (np.diff(self._sorted_codes) == 0).any():
             raise ValueError(f"table {source or '?'}: duplicate configurations")
         self._memo: dict[tuple, int] = {}
         self._scores: dict[tuple[str, ...], _Scores] = {}

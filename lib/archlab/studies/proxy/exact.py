@@ -54,7 +54,7 @@ def load_tables(names: Sequence[str], build_here: bool = False, build_requests: 
         out[name] = load_table(path)
     first = next(iter(out.values()))
     for name, t in out.items():
-        if t.space.names != first.space.names or not t.frame[t.space.names].equals(first.frame[first.space.names]):
+        if t.space.names != first.space.names or not np.array_equal(t.codes, first.codes):
             raise ValueError(f"table {name!r} lists other configurations (or another order) than "
                              f"{next(iter(out))!r}; the proxy study needs tables of one space")
     return out
