@@ -55,6 +55,9 @@ def test_bench_ranks_the_example_and_reuses_the_lottery_store(example, _isolated
     mine = share[(share["searcher"] == "one_plus_one") & (share["condition"] == "tuned")].iloc[0]
     assert 0 <= mine["lo"] <= mine["share"] <= mine["hi"] <= 1 and mine["n"] == len(T.tasks) * P.eval_seeds
 
+    # a built-in benched against the others: every experiment is the lottery's own (same ids)
+    assert run_bench("ga", profile="smoke").ran == {}
+
     # a class that is not installed (package.module:Class) runs too; workers find it by name
     R2 = run_bench("test_checks:Good", profile="smoke", workers=2)
     assert set(R2.ran) == {"good_for_checks"} and R2.reused == len(baseline_ids)

@@ -198,7 +198,8 @@ def run_bench(spec: str, *, hp: Mapping[str, Any] | None = None, spaces: Sequenc
         except ValueError as e:
             raise BenchError(f"--set: {e}") from None
     searchers = [s for s in P.searchers if s != name] + [name]
-    P = P.model_copy(update={"searchers": searchers, "fixed_hp": {**P.fixed_hp, name: hp}})
+    fixed = {**P.fixed_hp.get(name, {}), **hp}  # a built-in keeps the lottery's pins (same ids)
+    P = P.model_copy(update={"searchers": searchers, "fixed_hp": {**P.fixed_hp, **({name: fixed} if fixed else {})}})
     tasks, kinds, skipped = select_tasks(P, spaces)
     base = Store(Path(baseline_store) if baseline_store else paths.data_dir(SECTION) / "store")
     store = OverlayStore(paths.data_dir("bench") / name / "store", [base])
