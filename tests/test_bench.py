@@ -72,3 +72,24 @@ def test_bench_errors_say_what_is_allowed(example):
         full = ["bench", *(["--searcher", "one_plus_one"] if "--searcher" not in args else []), *args]
         res = runner.invoke(cli_app, full)
         assert res.exit_code != 0 and msg in res.output, (args, res.output)
+
+
+def test_overlay_store_routes_and_reads(tmp_path):
+    import pandas as pd
+    from archlab.sweep import Store
+    from archlab.workbook.bench import OverlayStore
+
+    def frame(eid, searcher):
+        return pd.DataFrame({"experiment_id": [eid] * 2, "searcher": [searcher] * 2, "step": [0, 1],
+                             "reward": [0.1, 0.2]})
+
+    lottery, shared = Store(tmp_path / "lottery"), Store(tmp_path / "shared")
+    lottery.write("a", frame("a", "ga"))
+    before = sorted(p.name for p in (tmp_path / "lottery").rglob("*"))
+    o = OverlayStore(tmp_path / "own", [lottery], shared=shared, own=["mine"])
+    o.write("b", frame("b", "ga"))      # a built-in missing from the lottery: shared store
+    o.write("c", frame("c", "mine"))    # the newcomer: its own store
+    assert shared.done_ids() == {"b"} and Store(tmp_path / "own").done_ids() == {"c"}
+    assert o.done_ids() == {"a", "b", "c"} and set(o.read(["reward"])["experiment_id"]) == {"a", "b", "c"}
+    o.compact()
+    assert sorted(p.name for p in (tmp_path / "lottery").rglob("*")) == before  # the lottery's store: only read

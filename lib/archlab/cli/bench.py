@@ -39,6 +39,6 @@ def bench(
         fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
     ran = sum(R.ran.values())
     typer.echo(f"{R.name}: rank {R.rank} of {R.searchers} ({R.profile} profile, {', '.join(R.spaces)}); "
-               f"{R.experiments} experiments, {R.reused} reused from the lottery's store, {ran} run now; "
+               f"{R.experiments} experiments, {R.reused} read from stored results, {ran} run now; "
                f"{R.wall_s:.0f} s")
     typer.echo(f"wrote {R.report}")

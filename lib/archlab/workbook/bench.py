@@ -7,8 +7,9 @@ of the lottery's profiles (``quick``, ``standard``, ``smoke``) on the tabulated 
 hyperparameter draws, tuning seeds to select its tuned draw, fresh held-out seeds to score it
 (:func:`archlab.studies.lottery.protocol.run_protocol`). Baseline experiments have the same
 ids as in the lottery study, so they are read from the lottery's store
-(``data/lottery/store``) and never re-run; only experiments missing from both stores run,
-into the bench's own store (``data/bench/<name>/store``; the lottery's store is only read).
+(``data/lottery/store``, only read) and never re-run. The newcomer's experiments go to
+``data/bench/<name>/store``; built-in experiments missing from the lottery's store (no
+``dvc repro lottery`` yet) run once into ``data/bench/baselines/store``, shared by later benches.
 
 The report (``reports/bench/<name>/report.md`` with its PNG figures beside it) gives the
 newcomer's average rank among the built-ins with a critical-difference diagram (Friedman,
@@ -119,11 +120,36 @@ def select_tasks(P: Any, spaces: Sequence[str] | None) -> tuple[list[Any], list[
 class OverlayStore(Store):
     """A store that writes into its own folder and also answers from read-only ``bases``
     (their finished and failed ids count as done; their rows are read): the lottery's
-    results are reused, never re-run and never written to."""
+    results are reused, never re-run and never written to. Experiments of searchers other
+    than ``own`` go to ``shared`` (read like a base), so built-ins missing from the lottery's
+    store run once for every later bench, not once per newcomer."""
 
-    def __init__(self, root: str | Path, bases: Iterable[Store]) -> None:
+    def __init__(self, root: str | Path, bases: Iterable[Store], shared: Store | None = None,
+                 own: Iterable[str] = ()) -> None:
         super().__init__(root)
-        self.bases = [b for b in bases if b.root.is_dir() and b.root.resolve() != self.root.resolve()]
+        self.shared = shared
+        self.own = set(own)
+        self.bases = [b for b in bases if b.root.resolve() != self.root.resolve()]
+        if shared is not None:
+            self.bases.append(shared)
+
+    def _route(self, searcher: Any) -> Store | None:
+        return self.shared if self.shared is not None and searcher not in self.own else None
+
+    def write(self, experiment_id: str, frame: pd.DataFrame) -> Path:
+        target = self._route(frame["searcher"].iloc[0] if len(frame) else None)
+        return target.write(experiment_id, frame) if target is not None else super().write(experiment_id, frame)
+
+    def write_failure(self, experiment_id: str, experiment: dict, error: BaseException) -> Path:
+        target = self._route(experiment.get("searcher"))
+        if target is not None:
+            return target.write_failure(experiment_id, experiment, error)
+        return super().write_failure(experiment_id, experiment, error)
+
+    def compact(self) -> Path | None:
+        if self.shared is not None and self.shared.root.is_dir():
+            self.shared.compact()
+        return super().compact()
 
     def done_ids(self) -> set[str]:
         ids = super().done_ids()
@@ -167,7 +193,7 @@ class BenchResult:
     rank: int = 0  # 1 = best average rank
     searchers: int = 0
     ran: dict[str, int] = field(default_factory=dict)  # searcher -> experiments run now
-    reused: int = 0  # experiments read from the lottery's store
+    reused: int = 0  # experiments read from stored results (lottery's store, earlier benches' baselines)
     experiments: int = 0
     wall_s: float = 0.0
 
@@ -202,16 +228,18 @@ def run_bench(spec: str, *, hp: Mapping[str, Any] | None = None, spaces: Sequenc
     P = P.model_copy(update={"searchers": searchers, "fixed_hp": {**P.fixed_hp, **({name: fixed} if fixed else {})}})
     tasks, kinds, skipped = select_tasks(P, spaces)
     base = Store(Path(baseline_store) if baseline_store else paths.data_dir(SECTION) / "store")
-    store = OverlayStore(paths.data_dir("bench") / name / "store", [base])
-    before = set(_own_experiments(store)["experiment_id"])
+    shared = Store(paths.data_dir("bench") / "baselines" / "store")
+    store = OverlayStore(paths.data_dir("bench") / name / "store", [base], shared=shared, own=[name])
+    before_base = shared.done_ids()
+    before = set(_own_experiments(store)["experiment_id"]) | before_base
     T = protocol.run_protocol(searchers, tasks, P, store, seed=C.seed,
                               executor=executor or (C.executor if P.executor == "common" else P.executor),
                               workers=workers or C.workers, address=C.dask_address, progress=progress)
     T.skipped = skipped
-    own = _own_experiments(store)
+    own = pd.concat([_own_experiments(store), _own_experiments(shared)], ignore_index=True)
     new = own[~own["experiment_id"].isin(before)]
     ran = {s: int(n) for s, n in new["searcher"].value_counts().sort_index().items()}
-    in_base = base.done_ids() if base.root.is_dir() else set()
+    in_base = (base.done_ids() if base.root.is_dir() else set()) | before_base
     used = set(T.runs["experiment_id"])
     folder = Path(out) if out else paths.out_root() / "reports" / "bench" / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -391,7 +419,8 @@ def _markdown(R: BenchResult, T: Any, P: Any, C: Any, check: Any, soft: list[str
         "",
         "## Provenance",
         "",
-        f"- Experiments in the protocol: {R.experiments}; read from the lottery's store: {R.reused}; "
+        f"- Experiments in the protocol: {R.experiments}; read from stored results (the lottery's store, "
+        f"baselines of earlier benches): {R.reused}; "
         f"run now: {ran_words}.",
         f"- Contract check: passed ({len(check.passed)} rules)"
         + (f"; warnings: {'; '.join(soft)}" if soft else "; no warnings") + ".",
