@@ -27,7 +27,7 @@ def _resolve_problem(spec: str) -> Any:
 
     if ":" in spec:
         return load_object(spec)
-    factory = registry._factory(spec)
+    factory = registry.problem_factory(spec)
     return factory if callable(factory) else functools.partial(registry.make_problem, spec)
 
 

@@ -103,6 +103,12 @@ def _factory(name: str) -> Factory | str:
     return _FACTORIES[name]
 
 
+def problem_factory(name: str) -> Factory | str:
+    """What ``name`` is registered as: a factory callable, or a built-in's lazy
+    ``"module:Class:workload_keyword"`` reference."""
+    return _factory(name)
+
+
 def problem_module(name: str) -> str:
     """The module (or package) that implements problem ``name``."""
     factory = _factory(name)
