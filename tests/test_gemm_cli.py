@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from archlab.cli import gemm as cli
 from archlab.gemm import schema
@@ -70,8 +71,32 @@ def test_measure_cpu_smoke(tmp_path):
     assert res.exit_code == 0, res.output
     df = schema.load(out)
     assert len(df) > 0 and df["power_w"].isna().all() and (df["sensor"] == "none").all()
-    prov = json.loads((tmp_path / "cpu.csv.provenance.json").read_text())
-    assert prov["sensor"] == "none" and prov["rows"] == len(df)
+    prov = json.loads((tmp_path / "cpu.provenance.json").read_text())
+    assert prov["sensor"] == "none" and prov["configurations"] == len(df) and prov["pinned_core"] is not None
+    assert prov["command"].startswith("archlab gemm measure --backend cpu")
+    visits = pd.read_csv(tmp_path / "cpu.visits.csv")
+    assert {"load_avg_1m", "steal_pct", "loaded", "pass"} <= set(visits.columns)
+
+
+def test_measure_run_name_is_checked():
+    res = runner.invoke(cli.app, ["measure", "--backend", "cuda", "--run", "x"])
+    assert res.exit_code != 0 and "cpu backend only" in res.output
+    res = runner.invoke(cli.app, ["measure", "--backend", "cpu", "--run", "../x"])
+    assert res.exit_code != 0 and "letters, digits" in res.output
+
+
+def test_heldout_baselines_json(tmp_path):
+    path = tmp_path / "d.csv"
+    schema.save(synthetic_gpu(power=False), path)
+    res = runner.invoke(cli.app, ["heldout", "--dataset", f"archlab:{path}", "--folds", "3", "--shuffles", "2",
+                                  "--bootstrap", "100", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    models = {r["model"] for r in rows}
+    assert {"analytical", "wave-loglinear", "gpperf-rf", "analytical-gbm"} <= models
+    assert any(m.startswith("margin over") for m in models)
+    res = runner.invoke(cli.app, ["heldout", "--dataset", f"archlab:{path}", "--contaminated", "maybe"])
+    assert res.exit_code != 0 and "allowed: drop, keep" in res.output
 
 
 def test_measure_bad_backend():

@@ -1,9 +1,11 @@
-"""Tile analysis and study helpers (skip logic, side-by-side tables)."""
+"""The GEMM study: tile analysis helpers, skip logic and a smoke run of ``run(P, C)``."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
+from archlab.analysis.claims import VERDICTS
+from archlab.core import params
 from archlab.gemm import analysis, schema
 from archlab.studies.gemm import run as study
 from archlab.studies.gemm.params import GemmParams
@@ -40,17 +42,34 @@ def test_gpperf_section_skipped_with_reason(tmp_path):
     assert df is None and "null" in why
 
 
-def test_side_by_side_and_metric():
-    t = pd.DataFrame([{"model": "m", "split": s, "target": "runtime_ms", "r2": r, "mean_ape": 1.0,
-                       "median_ape": 2.0} for s, r in (("random", 0.9), ("shape", 0.5))])
-    wide = study.side_by_side(t, index=("model", "target"))
-    assert wide[("random", "r2")].iloc[0] == 0.9 and wide[("shape", "r2")].iloc[0] == 0.5
-    assert study.metric(t, split="shape", col="r2") == 0.5
-    assert pd.isna(study.metric(t, split="diagonal", col="r2"))
-
-
 def test_cpu_time_view():
-    df = schema.from_records([{"M": 8, "N": 8, "K": 8, "runtime_ms": 4.0, "cpu_time_ms": 2.0, "threads": 2,
+    df = schema.from_records([{"M": 8, "N": 8, "K": 8, "runtime_ms": 4.0, "cpu_time_ms": 2.0, "threads": 1,
                                "sensor": "none"}])
     v = study.cpu_time_view(df)
-    assert v["runtime_ms"].iloc[0] == 1.0 and v["gflops"].iloc[0] == pytest.approx(2 * 512 / 1e6)
+    assert v["runtime_ms"].iloc[0] == 2.0 and v["gflops"].iloc[0] == pytest.approx(2 * 512 / 2e6)
+
+
+def test_smoke_run_claims_tables_figures():
+    P = params.load_section("gemm", smoke=True)
+    C = params.load_section("common")
+    R = study.run(P, C)
+    ids = {c.id for c in R.claims}
+    if R.metrics.get("gpperf_skipped") is None:
+        assert {"gpperf_rf_random_split", "gpperf_rf_heldout_shapes", "ml_beats_best_baseline",
+                "ml_beats_best_baseline_final_test", "ml_beats_best_baseline_leave_one_M_out"} <= ids
+        for name in ("contamination", "per_shape_error", "extrapolation", "pred_vs_measured", "roofline"):
+            assert R.figures[name].is_file()
+        h = R.tables["gpperf_heldout"]
+        assert {"analytical", "wave-loglinear", "gpperf-rf", "analytical-gbm"} <= set(h["model"])
+        assert (h["n_rows"] == R.metrics["gpperf_dev_rows"]).all()  # every development row is scored
+        s = R.tables["gpperf_sensitivity"]
+        assert s["stated rule"].sum() == 1 and s["busy_pct"].isna().sum() == 1  # the rule and 'no rule'
+    for c in R.claims:
+        assert c.verdict in VERDICTS and c.command and c.rule
+        if c.ci is not None:
+            assert c.ci[0] <= c.ci[1]
+    if R.metrics["cpu_runs_found"]:
+        assert "cpu_runs" in R.tables and "cpu_runs_agree" in ids
+    assert "cpu_now_rows" in R.metrics  # the in-stage measurement ran
+    doc = R.metrics_document()
+    assert len(doc["claims"]) == len(R.claims)

@@ -158,3 +158,39 @@ def evaluate(
         typer.echo(json.dumps(table[cols].to_dict(orient="records"), indent=2))
     else:
         typer.echo(table[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+
+
+@app.command()
+def heldout(
+    dataset: str = typer.Option(..., "--dataset", "-d", help="FORMAT:PATH[,PATH]; FORMAT: " + ", ".join(FORMATS)),
+    folds: int = typer.Option(5, "--folds", help="grouped folds by shape (0 = leave-one-shape-out)"),
+    shuffles: int = typer.Option(10, "--shuffles", help="repeats of the grouped CV with different shuffles"),
+    seed: int = typer.Option(0, "--seed"),
+    bootstrap: int = typer.Option(1000, "--bootstrap", help="resamples over shapes for the 95% CIs"),
+    contaminated: str = typer.Option("drop", "--contaminated",
+                                     help="drop or keep rows flagged by the busy-window rule (50%, 0.5, 30 min)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+) -> None:
+    """Every model beside its baselines on held-out shapes: R² (log and plain), median and p90
+    relative error with bootstrap CIs over shapes, and the margin over the best baseline."""
+    from archlab.cli._util import fail
+
+    if contaminated not in ("drop", "keep"):
+        fail(f"--contaminated {contaminated!r}: allowed: drop, keep")
+    from archlab.gemm import contamination, evaluation, importers, schema
+
+    try:
+        df = load_dataset(dataset)
+        df = df[df["runtime_ms"].notna()].reset_index(drop=True)
+        if contaminated == "drop":
+            df = df[~contamination.busy_window(df)].reset_index(drop=True)
+        groups = ("kernel", "dtype", "tile_m", "layout") if (df["backend"] == "cpu").all() else ()
+        cv = evaluation.repeated_grouped_cv(df, evaluation.features(df),
+                                            evaluation.factories(seed=seed, wave_groups=groups), folds, shuffles, seed)
+        table = evaluation.bootstrap_summary(cv, n_resamples=bootstrap, seed=seed)
+    except (ValueError, FileNotFoundError, importers.ImportError_, schema.SchemaError) as e:
+        fail(str(e))
+    if as_json:
+        typer.echo(json.dumps(table.to_dict(orient="records"), indent=2, default=float))
+    else:
+        typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))

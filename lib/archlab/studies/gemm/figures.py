@@ -76,11 +76,13 @@ def extrapolation(ext: pd.DataFrame) -> plt.Figure:
 
 
 def pred_vs_measured(rows: pd.DataFrame, level: float) -> plt.Figure:
-    """Final test: boosting prediction with its split-conformal interval vs measured, per
-    row (log-log), and the best simple baselines beside it."""
-    fig, ax = plt.subplots(figsize=(5.2, 4.8))
+    """Final test shapes. Left: predicted vs measured runtime (log-log), the boosting model
+    with its split-conformal interval. Right: predicted / measured per shape and model (median
+    over the shape's rows, whiskers: 5th-95th percentile), the interval as a band."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1, 1.4]})
     y = rows["y_true"].to_numpy(float)
-    for i, m in enumerate([m for m in MODEL_ORDER if m in rows]):
+    models = [m for m in MODEL_ORDER if m in rows]
+    for i, m in enumerate(models):
         if m == "analytical-gbm" and "lo" in rows:
             p = rows[m].to_numpy(float)
             ax.errorbar(y, p, yerr=[p - rows["lo"].to_numpy(float), rows["hi"].to_numpy(float) - p], fmt="o", ms=3,
@@ -92,6 +94,22 @@ def pred_vs_measured(rows: pd.DataFrame, level: float) -> plt.Figure:
     ax.set(xscale="log", yscale="log", xlabel="measured runtime ms", ylabel="predicted runtime ms",
            title="final test shapes")
     ax.legend(fontsize=7)
+    shapes = list(dict.fromkeys(rows["shape"]))
+    w = 0.8 / max(len(models), 1)
+    for i, m in enumerate(models):
+        r = rows[m].to_numpy(float) / y
+        for j, sh in enumerate(shapes):
+            rr = r[(rows["shape"] == sh).to_numpy()]
+            q5, q50, q95 = np.percentile(rr, [5, 50, 95])
+            bx.errorbar(j + i * w - 0.4 + w / 2, q50, yerr=[[q50 - q5], [q95 - q50]], fmt="o", ms=4, color=f"C{i}",
+                        label=m if j == 0 else None)
+    if "lo" in rows:
+        half = float(np.median(rows["hi"] / rows["analytical-gbm"]))
+        bx.axhspan(1 / half, half, color="grey", alpha=0.15, label=f"{level:.0%} interval (GBM)")
+    bx.axhline(1.0, color="k", lw=0.8)
+    bx.set(yscale="log", ylabel="predicted / measured", xticks=range(len(shapes)))
+    bx.set_xticklabels(shapes, rotation=20, fontsize=8)
+    bx.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
