@@ -9,7 +9,7 @@ PYTHON ?= python3
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 PYTEST_ARGS ?= -n 2 --dist loadgroup --timeout 1500
 
-.PHONY: setup repro repro-paper test test-fast lint lab clean-venv
+.PHONY: setup browser repro repro-paper test test-fast lint lab clean-venv
 
 setup: $(STAMP) $(EXAMPLE_STAMP)
 
@@ -26,6 +26,16 @@ $(EXAMPLE_STAMP): $(STAMP) examples/my_searcher/pyproject.toml
 	$(PY) -m pip install -q --no-deps -e examples/my_searcher
 	touch $(EXAMPLE_STAMP)
 
+# Debian's chromium for the browser tests (tests/test_browser.py drives it with Playwright;
+# no browser download). Installed when running as root with apt-get; otherwise those tests
+# skip and say how to enable them (under CI=true they fail instead).
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium (apt-get) for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "note: no chromium and not root: the browser tests will skip (apt-get install chromium)"; fi
+
 repro: setup
 	dvc repro
 	dvc metrics show
@@ -33,7 +43,7 @@ repro: setup
 repro-paper: setup
 	dvc exp run --set-param common.profile=paper
 
-test: setup
+test: setup browser
 	ruff check lib tests benchmarks
 	pytest $(PYTEST_ARGS)
 
