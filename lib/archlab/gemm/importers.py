@@ -83,7 +83,9 @@ def read_gpperf_cutlass(path: str | Path, expected_sha256: str | None = GPPERF_S
 
 
 def gpperf_busy_tail(df: pd.DataFrame, busy_pct: float = 50.0, frac: float = 0.9) -> np.ndarray:
-    """Rows of the sweep's tail in which the GPU was persistently busy at the power sample.
+    """Rows of the sweep's tail in which the GPU was persistently busy at the power sample
+    (first-edition rule, tail only; the study now uses the symmetric
+    :func:`archlab.gemm.contamination.busy_window`).
 
     A row is *busy* when the utilisation read after its kernel had finished exceeds
     ``busy_pct``; the tail starts at the earliest time from which at least ``frac`` of all
