@@ -306,3 +306,33 @@ def test_speed_of_memoizing_problem_is_timed_on_fresh_instances():
     configs = search.make("random", SyntheticProblem().space, seed=0).ask_batch(10)
     eps = evals_per_second(Memo, configs, repeats=2)
     assert len(built) == 2 and eps < 1 / 0.002 * 1.01
+
+
+def test_search_cost_trains_without_target_rows(monkeypatch):
+    """The search test's proxy never sees a target-meeting configuration; its cost counts training."""
+    from types import SimpleNamespace
+
+    from archlab.core import paths
+    from archlab.problems.table import canonical_configs, load_table, write_table
+    from archlab.studies.proxy import exact
+    from test_table import TOY, toy_canonical, toy_cost
+
+    frame, w = canonical_configs(TOY, toy_canonical)
+    frame["cost_au"] = [toy_cost(a, b) for a, b in zip(frame.a, frame.b)]
+    frame["weight"] = w
+    write_table(frame, paths.out_root() / "data" / "toy_tables" / "proxy.parquet",
+                {"space": "test_table:TOY", "canonicalizer": "test_table:toy_canonical"})
+    t = load_table("toy/proxy")
+    seen = []
+    real = exact.weighted_sample
+    monkeypatch.setattr(exact, "weighted_sample", lambda weights, n, rng: seen.append(weights) or real(weights, n, rng))
+    S = SimpleNamespace(objective="cost_au", p0=0.5, budget=3, train_sizes=[5], seeds=2, model="gbr", max_verify=100)
+    P = SimpleNamespace(search=S, rf_trees=5, gbr_iter=10, mlp_hidden=[4], mlp_iter=10)
+    X = exact.features(t)
+    sc = exact.search_cost({"toy/proxy": t}, X, P, seed=0)
+    d = t.target_for(0.5, 3, "cost_au")
+    meets = t.column("cost_au") <= d.target["cost_au"]
+    assert seen and all((np.asarray(wt)[meets] == 0).all() for wt in seen)
+    assert (sc["simulations"] == sc["n_train"] + sc["verified"]).all() and sc["hit"].all()
+    med, _ = exact.random_search_simulations(d.share)
+    assert (sc["random_median"] == med).all()
