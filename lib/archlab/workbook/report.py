@@ -243,8 +243,8 @@ def readme_block(studies: list[StudyClaims]) -> str:
         n = s.counts()
         tally = ", ".join(f"{n[v]} {v}" for v in ("supported", "not supported", "inconclusive") if v in n)
         c = s.claims[0]
-        lines.append(f"- **{s.title}** ([{s.study}]({page})): {tally}. {_md(c.claim)}: "
-                     f"ours {_md(ours(c))}, paper {_md(c.paper)}: **{c.verdict}**")
+        lines.append(f"- **{s.title}** ([{s.study}]({page})): {tally}. Headline: {_md(c.claim)}, "
+                     f"ours {_md(ours(c))}: **{c.verdict}**")
     return "\n".join(lines)
 
 
