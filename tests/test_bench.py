@@ -23,6 +23,7 @@ def example(monkeypatch):
     _reload()
 
 
+@pytest.mark.slow
 def test_bench_ranks_the_example_and_reuses_the_lottery_store(example, _isolated_outputs):
     from archlab.core import params
     from archlab.studies.lottery import run as lottery
