@@ -124,3 +124,15 @@ def test_smoke_report_has_inline_figures_and_no_noise(monkeypatch):
     assert not [o for o in streams if o["name"] == "stderr"]
     doc = json.loads(paths.metrics_path("dram_space").read_text())
     assert {c["id"] for c in doc["claims"]} >= {"fidelity_makespan", "fidelity_energy", "fidelity_rank", "few_knobs"}
+
+
+def test_notebook_claims_table_shows_full_text_and_coloured_verdicts():
+    from archlab.workbook import display as wd
+
+    long_rule = "supported if " + "the whole interval is above the threshold " * 5
+    R = Result("x", claims=[Claim("a", "claim a", "paper a", 1.0, (0.5, 2.0), 3, "not supported", long_rule,
+                                  None, "dvc repro x")])
+    frame = wd.claims_frame(R)
+    assert list(frame.iloc[0]) == ["claim a", "paper a", "1", "[0.5, 2]", 3, "not supported", long_rule]
+    html = wd.claims(R).to_html()
+    assert long_rule in html and report.VERDICT_COLOURS["not supported"] in html

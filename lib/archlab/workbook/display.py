@@ -72,12 +72,28 @@ def table(R: Result, name: str, optional: bool = False) -> Any:
     return R.tables[name]
 
 
-def claims(R: Result) -> pd.DataFrame:
-    """The claims with the paper's number, ours (value, 95% CI, n) and the verdict."""
+def claims_frame(R: Result) -> pd.DataFrame:
+    """The claims as a DataFrame: the paper's number, ours (value, 95% CI, n), verdict, rule."""
+    from archlab.workbook.report import fmt_num
+
     rows = []
     for c in R.claims:
-        ci = "" if c.ci is None else f"[{c.ci[0]:.3g}, {c.ci[1]:.3g}]"
-        value = "" if c.value is None else f"{c.value:.3g}{(' ' + c.unit) if c.unit else ''}"
+        ci = "" if c.ci is None else f"[{fmt_num(c.ci[0])}, {fmt_num(c.ci[1])}]"
+        value = fmt_num(c.value) + (f" {c.unit}" if c.unit and c.value is not None else "")
         rows.append({"claim": c.claim, "paper": c.paper, "ours": value, "95% CI": ci,
                      "n": "" if c.n is None else c.n, "verdict": c.verdict, "rule": c.rule})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["claim", "paper", "ours", "95% CI", "n", "verdict", "rule"])
+
+
+def claims(R: Result) -> Any:
+    """The claims table as shown in a notebook: full text (no truncation), verdicts coloured."""
+    from archlab.workbook.report import VERDICT_COLOURS
+
+    def colour(v: str) -> str:
+        c = VERDICT_COLOURS.get(v)
+        return f"background-color:{c};color:white;font-weight:600" if c else ""
+
+    return (claims_frame(R).style.set_uuid("claims").hide(axis="index")
+            .map(colour, subset=["verdict"])
+            .set_properties(**{"text-align": "left", "white-space": "normal", "vertical-align": "top"})
+            .set_properties(subset=["rule"], **{"font-size": "85%"}))
