@@ -92,3 +92,29 @@ def compact(section: str = SECTION) -> None:
 
     out = Store(paths.data_dir(section) / "store").compact()
     typer.echo(f"compacted into {out}" if out else "store is empty")
+
+
+@app.command("protocol")
+def protocol(section: str = typer.Option("lottery", "--section", "-s", help="a lottery-protocol params section"),
+             smoke: bool = SMOKE, profile: str | None = PROFILE) -> None:
+    """Run the lottery protocol's experiments (tuning seeds, then held-out seeds) into
+    data/SECTION/store; the study's notebook then finds every result there."""
+    from archlab.core import params
+    from archlab.studies.lottery import run as lottery
+
+    try:
+        data = params.read()
+        if profile is not None:
+            data["common"] = {**(data.get("common") or {}), "profile": profile}
+        spec = params.load_section(section, smoke=smoke, data=data)
+        common = params.load_section("common", data=data)
+    except params.ParamsError as e:
+        fail(str(e))
+    if not hasattr(spec, "tasks") or not hasattr(spec, "rules"):
+        fail(f"section {section!r} is not a lottery-protocol section (needs tasks and rules)")
+    try:
+        T = lottery.execute(spec, common, section)
+    except ValueError as e:
+        fail(str(e))
+    typer.echo(f"{section}: {T.experiments} experiments ({T.ran} run now, {T.failed} failed) on {len(T.tasks)} "
+               f"tasks; skipped: {', '.join(T.skipped) or 'none'}")

@@ -39,7 +39,8 @@ def store_for(section: str = STUDY) -> Store:
 
 
 def execute(P: Any, C: Any, section: str = STUDY) -> protocol.ProtocolTables:
-    """Run (or reuse) the protocol's experiments; the ``lottery_sweep`` stage calls this."""
+    """Run (or reuse) the protocol's experiments (``archlab sweep protocol``, the
+    ``lottery_sweep`` stage, calls this)."""
     tasks, skipped = protocol.resolve_tasks(P)
     executor = C.executor if P.executor == "common" else P.executor
     T = protocol.run_protocol(P.searchers, tasks, P, store_for(section), seed=C.seed, executor=executor,
@@ -221,24 +222,3 @@ def run(P: Any, C: Any, section: str = STUDY) -> Result:
     M["tuning_gain"] = [round(gain.value, 6), round(gain.lo, 6), round(gain.hi, 6), round(mde_gain, 6)]
     return R
 
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m archlab.studies.lottery.run [--section S] [--smoke]``: run the sweep only
-    (the ``lottery_sweep`` stage); the notebook then finds every experiment in the store."""
-    import argparse
-
-    from archlab.core import params
-
-    ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("--section", default=STUDY)
-    ap.add_argument("--smoke", action="store_true")
-    a = ap.parse_args(argv)
-    P = params.load_section(a.section, smoke=a.smoke)
-    C = params.load_section("common")
-    T = execute(P, C, a.section)
-    print(f"lottery sweep: {T.experiments} experiments ({T.ran} run now, {T.failed} failed); "
-          f"{len(T.tasks)} tasks; skipped: {', '.join(T.skipped) or 'none'}")
-
-
-if __name__ == "__main__":
-    main()
