@@ -71,7 +71,7 @@ def main() -> None:
     from archlab.core.runtime import limit_threads
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tables", nargs="+", default=["accel/mobilenetv2-conv50", "accel/resnet18-conv17"])
+    ap.add_argument("--tables", nargs="+", default=["accel/mobilenetv2-conv50", "accel/resnet18-conv13"])
     ap.add_argument("--cold", type=int, default=0, help="rows per table re-run through ZigZag now")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()

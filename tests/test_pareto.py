@@ -43,7 +43,8 @@ def test_true_front_ratio_is_one_for_the_front_and_monotone_in_budget():
     assert tf.ratio(table) == pytest.approx(1.0)
     trace = table.sample(200, random_state=0)
     curve = tf.ratio_curve(trace, [1, 10, 50, 200])
-    assert (np.diff(curve) >= -1e-12).all() and 0 < curve[0] <= curve[-1] <= 1 + 1e-12
+    assert (np.diff(curve) >= -1e-12).all() and 0 <= curve[0] <= curve[-1] <= 1 + 1e-12
+    assert TrueFront.of(table, ["energy", "latency"], bounds="table").ratio(table) == pytest.approx(1.0)
 
 
 def test_normalizer_maps_table_bounds_to_unit_box():

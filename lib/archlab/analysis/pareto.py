@@ -7,10 +7,10 @@ objective columns of a DataFrame). BoTorch's utilities (which maximize) do the w
 for hypervolumes; we negate on the way in.
 
 Objectives spanning orders of magnitude (energy in pJ, latency in cycles) are compared on a
-:class:`Normalizer`: ``log10`` of each objective (by default), scaled to [0, 1] by its minimum
-and maximum over the **whole table** (the true space), with the reference point at
-``ref`` (1.1 by default) in every normalized coordinate, i.e. a little worse than the
-table's worst value. A searcher's *hypervolume ratio* is the hypervolume dominated by the
+:class:`Normalizer`: ``log10`` of each objective (by default), scaled to [0, 1] between the
+exact front's ideal and nadir points (``bounds="front"``, the default; ``"table"`` uses the
+whole table's minimum and maximum), with the reference point at ``ref`` (1.1 by default) in
+every normalized coordinate, i.e. a little worse than the front's nadir. A searcher's *hypervolume ratio* is the hypervolume dominated by the
 points it has evaluated divided by the hypervolume of the table's exact Pareto front, so it
 lies in [0, 1] and equals 1 exactly when it has found the whole front (or points that dominate
 the same region).
@@ -126,10 +126,16 @@ class TrueFront:
     hv: float
 
     @classmethod
-    def of(cls, table: pd.DataFrame, objectives: Sequence[str], *, log: bool = True, ref: float = 1.1) -> TrueFront:
+    def of(cls, table: pd.DataFrame, objectives: Sequence[str], *, log: bool = True, ref: float = 1.1,
+           bounds: str = "front") -> TrueFront:
+        """``bounds="front"``: normalize by the exact front's ideal and nadir point (the usual
+        convention: only the region up to ``ref`` x the front's extent counts, so a ratio
+        discriminates near the front); ``"table"``: by the whole table's minimum and maximum."""
         objectives = tuple(objectives)
-        norm = Normalizer.fit(table, objectives, log=log, ref=ref)
         front = pareto_front(table, objectives)
+        if bounds not in ("front", "table"):
+            raise ValueError(f"bounds {bounds!r}: allowed front, table")
+        norm = Normalizer.fit(front if bounds == "front" else table, objectives, log=log, ref=ref)
         return cls(objectives, norm, front, hypervolume(norm(front, objectives), norm.ref))
 
     def ratio(self, found: np.ndarray | pd.DataFrame) -> float:

@@ -25,11 +25,11 @@ ACCEL_1024 = Subspace(
         "weights_in_gb": (False, True),
         "dram_bw_bits": (64, 256),
     },
-    workloads=("mobilenetv2:conv50", "resnet18:conv17"),
+    workloads=("mobilenetv2:conv50", "resnet18:conv13"),
     lpf_limit=2,
     mapper="latency",
     space_ref="archlab.problems.accel.subspaces:accel_1024",
-    notes="depthwise MobileNetV2 layer and a dense ResNet-18 layer; LOMA lpf_limit 2",
+    notes="a depthwise MobileNetV2 layer and a dense (1x1) ResNet-18 layer; LOMA lpf_limit 2",
 )
 
 #: a 4-point subspace for tests (two dataflows x two row counts)

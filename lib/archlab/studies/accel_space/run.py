@@ -70,7 +70,8 @@ def _run(P: Any, C: Any) -> Result:
     R = Result(STUDY)
     loaded = {name: load_table(name) for name in P.tables}
     frames = {name: t.frame for name, t in loaded.items()}
-    tfs = {name: TrueFront.of(frames[name], P.objectives, log=P.log_normalize, ref=P.ref) for name in P.tables}
+    tfs = {name: TrueFront.of(frames[name], P.objectives, log=P.log_normalize, ref=P.ref, bounds=P.hv_bounds)
+           for name in P.tables}
 
     # ---- the space
     info, effects, inter, flows, front_rows = [], [], [], [], []
