@@ -191,3 +191,26 @@ def test_environment_variable_declares_plugins(example, monkeypatch):
     finally:
         monkeypatch.undo()
         _reload()
+
+
+def test_plugin_problem_in_a_params_sweep(example, tmp_path, monkeypatch):
+    """params.yaml names a plugin problem and a plugin searcher; `archlab sweep run` validates
+    them and runs them (local processes here; the Dask executor is tested above)."""
+    import yaml
+    from archlab.core import params
+
+    data = {"common": params.read()["common"],
+            "sweep": {"problems": [{"problem": "toy-cache", "workloads": ["pointer", "loop"], "objectives": ["amat"],
+                                    "targets": [None]}],
+                      "searchers": ["one_plus_one", "random"], "hp_draws": 1, "seeds": 2, "budget": 30,
+                      "executor": "local", "progress": False}}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(data))
+    monkeypatch.setenv("ARCHLAB_PARAMS", str(path))
+    out = runner.invoke(cli_app, ["sweep", "run", "--section", "sweep", "--workers", "2"])
+    assert out.exit_code == 0, out.output
+    assert "8 experiments: 0 already done, ran 8" in out.output
+    data["sweep"]["problems"][0]["problem"] = "toy-nope"
+    path.write_text(yaml.safe_dump(data))
+    bad = runner.invoke(cli_app, ["sweep", "run", "--section", "sweep"])
+    assert bad.exit_code != 0 and "unknown problem 'toy-nope'" in bad.output and "toy-cache" in bad.output

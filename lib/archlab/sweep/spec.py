@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from archlab.core.params import Section
 
@@ -17,12 +17,24 @@ from archlab.core.params import Section
 class ProblemEntry(Section):
     """One problem family of the sweep: workloads x objectives x targets."""
 
-    problem: Literal["dram", "accel", "synthetic"]
+    problem: str = Field(..., description="a registered problem: dram, accel, synthetic, table, or a plugin's")
     workloads: list[str] = Field(..., min_length=1, description="DRAM traces or accelerator workloads")
     objectives: list[str] = Field(["latency"], min_length=1, description="e.g. latency, power, latency+power")
     targets: list[float | str | dict[str, float] | None] = Field(
         ["q0.05"], min_length=1, description="number, metric->value, null (problem default) or 'qP' quantile")
     options: dict[str, Any] = Field({}, description="extra keyword arguments of the problem factory")
+
+    @field_validator("problem")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        from archlab.problems import problem_names
+
+        if name not in problem_names():  # built-ins and installed plugins (archlab.problems entry points)
+            from archlab.problems.registry import plugin_errors
+
+            raise ValueError(plugin_errors().get(name) or f"unknown problem {name!r}; allowed: "
+                             f"{', '.join(problem_names())}")
+        return name
 
 
 class SweepSpec(Section):
