@@ -73,3 +73,14 @@ def test_smoke_run_claims_tables_figures():
     assert "cpu_now_rows" in R.metrics  # the in-stage measurement ran
     doc = R.metrics_document()
     assert len(doc["claims"]) == len(R.claims)
+
+
+def test_missing_inputs_give_placeholders(tmp_path):
+    P = params.load_section("gemm", smoke=True).model_copy(
+        update={"gpperf_archive": str(tmp_path / "none.tar.gz"), "cpu_runs": [], "measure_cpu": False})
+    R = study.run(P, params.load_section("common"))
+    assert "not found" in R.metrics["gpperf_skipped"] and not R.claims
+    for name in study.FIGURES:
+        assert R.figures[name].is_file()
+    for name in study.TABLES:
+        assert "not computed" in R.tables[name].columns

@@ -167,3 +167,11 @@ def cpu_runs(runs: dict) -> plt.Figure:
     axes[1].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def note(text: str) -> plt.Figure:
+    """A small figure holding only ``text`` (a part of the study that could not run)."""
+    fig, ax = plt.subplots(figsize=(6, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, fontsize=9)
+    return fig
