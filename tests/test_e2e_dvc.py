@@ -39,7 +39,7 @@ DVC_YAML = {
                      {"reports/demo": {"persist": True}}],
             "metrics": [{"metrics/demo.json": {"cache": False, "persist": True}}],
         },
-        "report": {"cmd": "archlab report index -o reports/index.html", "deps": ["data/demo"],
+        "report": {"cmd": "archlab report results", "deps": ["metrics"],
                    "params": ["common"], "outs": [{"reports/index.html": {"cache": False}}]},
     }
 }
@@ -97,6 +97,7 @@ def test_repro_twice_then_param_change_then_bad_params(project: Path):
     assert "MEAN" in html and "np.random.default_rng" not in html  # outputs shown, input hidden
     assert json.loads((project / "metrics/demo.json").read_text())["n"] == 20
     assert "demo" in (project / "reports/index.html").read_text()
+    assert "## demo (`demo`)\n\nno claims recorded" in (project / "docs/results.md").read_text()
     shown = _run([str(BIN / "dvc"), "metrics", "show"], project).stdout
     assert "metrics/demo.json" in shown
 

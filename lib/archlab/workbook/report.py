@@ -67,12 +67,12 @@ class StudyClaims:
 
 
 def collect(out_root: Path | None = None) -> list[StudyClaims]:
-    """Every study of :data:`STUDY_ORDER` (then any other ``metrics/*.json`` with claims)."""
+    """Every study of :data:`STUDY_ORDER`, then any other study with a ``metrics/*.json``."""
     root = Path(out_root) if out_root is not None else paths.out_root()
     names = list(STUDY_ORDER)
     known = {n for s in names for n in ALIASES.get(s, (s,))}
     for m in sorted((root / "metrics").glob("*.json")):
-        if m.stem not in known and _read(m).get("claims"):
+        if m.stem not in known:
             names.append(m.stem)
     return [_study(root, s) for s in names]
 
