@@ -105,11 +105,13 @@ def missing_deps(stage: str) -> list[str]:
     entries, problems = entry_points(spec["cmd"])
     problems += [f"dep {d} does not exist" for d in deps if not (REPO / d).exists() and not d.startswith(
         ("data/", "metrics", "figures", "reports"))]
+    missing: dict[str, list[str]] = {}
     for mod in sorted(reached(entries)):
         rel = g.modules()[mod].relative_to(REPO).as_posix()
         if not trivial(mod) and not covered(rel, deps):
-            folder = rel.rsplit("/", 1)[0]
-            problems.append(f"{mod} ({rel}) is imported but not a dep; add {folder}")
+            folder, _, name = rel.rpartition("/")
+            missing.setdefault(folder, []).append(name)
+    problems += [f"add {folder} (imports {', '.join(names)})" for folder, names in sorted(missing.items())]
     return problems
 
 
