@@ -30,8 +30,10 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def setup_torch(threads: int, seed: int) -> None:
-    """Deterministic torch on the CPU: fixed thread count and seed."""
-    torch.set_num_threads(threads)
+    """Deterministic torch on the CPU: fixed thread count (:mod:`archlab.core.runtime`) and seed."""
+    from archlab.core.runtime import set_threads
+
+    set_threads(threads)
     torch.manual_seed(seed)
 
 
