@@ -38,7 +38,8 @@ def bench(
     except (BenchError, ContractError, ParamsError, KeyError, ValueError) as e:
         fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
     ran = sum(R.ran.values())
-    typer.echo(f"{R.name}: rank {R.rank} of {R.searchers} ({R.profile} profile, {', '.join(R.spaces)}); "
+    tied = f" (tied with {R.ties})" if R.ties else ""
+    typer.echo(f"{R.name}: rank {R.rank} of {R.searchers}{tied} ({R.profile} profile, {', '.join(R.spaces)}); "
                f"{R.experiments} experiments, {R.reused} read from stored results, {ran} run now; "
                f"{R.wall_s:.0f} s")
     typer.echo(f"wrote {R.report}")

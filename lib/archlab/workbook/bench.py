@@ -190,7 +190,8 @@ class BenchResult:
     report: Path
     figures: dict[str, Path] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    rank: int = 0  # 1 = best average rank
+    rank: int = 0  # 1 = best average rank (1 + searchers with a strictly better one)
+    ties: int = 0  # other searchers with the same average rank
     searchers: int = 0
     ran: dict[str, int] = field(default_factory=dict)  # searcher -> experiments run now
     reused: int = 0  # experiments read from stored results (lottery's store, earlier benches' baselines)
@@ -267,7 +268,9 @@ def _analyse(R: BenchResult, T: Any, P: Any, C: Any, tasks: Sequence[Any]) -> No
     R.tables["pairwise"] = fr.pairwise[(fr.pairwise["a"] == R.name) | (fr.pairwise["b"] == R.name)]
     R.tables["friedman"] = pd.DataFrame([{"friedman_p": fr.pvalue, "blocks": fr.n_blocks, "nemenyi_cd": fr.cd,
                                           "alpha": fr.alpha}])
-    R.rank = int(list(ranks.index).index(R.name)) + 1
+    mine = float(ranks[R.name])
+    R.rank = 1 + int((ranks < mine - 1e-9).sum())  # tied average ranks share a rank
+    R.ties = int((abs(ranks - mine) <= 1e-9).sum()) - 1
     R.searchers = len(ranks)
     R.figures["cd"] = lf.cd(fr, folder / "cd.png")
     cur = an.curves(T, ("tuned", "draw"), P.curve_bootstrap, lvl, C.seed)
@@ -316,7 +319,7 @@ def _fmt_table(df: pd.DataFrame, floats: str = "{:.3g}") -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
     for row in df.itertuples(index=False):
-        cells = [floats.format(v) if isinstance(v, float) else str(v) for v in row]
+        cells = [floats.format(v + 0.0) if isinstance(v, float) else str(v) for v in row]  # no "-0"
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -359,7 +362,9 @@ def _markdown(R: BenchResult, T: Any, P: Any, C: Any, check: Any, soft: list[str
         f"*Origin:* {R.origin}. *Profile:* {R.profile} (params.yaml `lottery`). *Spaces:* {', '.join(R.spaces)}. "
         f"*Tasks:* {len(T.tasks)}.",
         "",
-        f"**Result: `{name}` ranks {R.rank} of {R.searchers}** by average rank of its tuned held-out score "
+        f"**Result: `{name}` ranks {R.rank} of {R.searchers}**"
+        + (f" (tied with {R.ties} other{'s' if R.ties > 1 else ''})" if R.ties else "")
+        + " by average rank of its tuned held-out score "
         f"({mine:.2f}; 1 = best) over {int(fr['blocks'])} (task, held-out seed) blocks; Friedman p = "
         f"{fr['friedman_p']:.2g}, Nemenyi CD = {fr['nemenyi_cd']:.2f} at alpha = {fr['alpha']:g}. "
         "Differences smaller than the CD, or pairs without a significant Holm-corrected Wilcoxon test, "
