@@ -119,6 +119,8 @@ def test_smoke_report_has_inline_figures_and_no_noise(monkeypatch):
     for p in {str(REPO), str(REPO.parent), str(paths.out_root()), str(Path.home())}:
         assert p not in html, f"report shows the absolute path {p}"
     assert "Warning" not in visible and "USDT" not in visible and "PosixPath" not in visible
+    for p in {str(REPO), str(paths.out_root())}:
+        assert p not in result.executed.read_text(), f"executed notebook shows the absolute path {p}"
     executed = json.loads(result.executed.read_text())
     streams = [o for c in executed["cells"] for o in c.get("outputs", []) if o["output_type"] == "stream"]
     assert not [o for o in streams if o["name"] == "stderr"]

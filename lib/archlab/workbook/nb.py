@@ -133,6 +133,10 @@ def clean(executed: Path, strip: list[str] | None = None) -> None:
                 o.evalue = _relativise(o.evalue, strip)
             kept.append(o)
         cell.outputs = kept
+    pm_meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if isinstance(pm_meta.get(key), str):
+            pm_meta[key] = _relativise(pm_meta[key], strip)
     nbformat.write(nb, str(executed))
 
 
