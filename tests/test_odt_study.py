@@ -25,9 +25,9 @@ def smoke_result(tmp_path_factory):
 
     P, C = _load()
     events = []
-    orig_val, orig_logreg, orig_read = study.val_acc, study._logreg, SealedTest.read
+    orig_val, orig_logreg, orig_read = study.val_accs, study._logreg, SealedTest.read
 
-    def val_acc(ctx, *a, **k):  # every validation-based choice
+    def val_accs(ctx, *a, **k):  # every validation-based choice
         events.append(("select", ctx.data.test.sealed))
         return orig_val(ctx, *a, **k)
 
@@ -40,7 +40,7 @@ def smoke_result(tmp_path_factory):
         return orig_read(self, who)
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(study, "val_acc", val_acc)
+    mp.setattr(study, "val_accs", val_accs)
     mp.setattr(study, "_logreg", logreg)
     mp.setattr(SealedTest, "read", read)
     try:

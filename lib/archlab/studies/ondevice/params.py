@@ -146,7 +146,8 @@ class OdtParams(Section):
     """On-device training study (quick profile by default)."""
 
     pretrain: PretrainParams = PretrainParams()
-    threads: int = Field(1, ge=1, le=64, description="torch.set_num_threads")
+    threads: int = Field(1, ge=1, le=64, description="torch.set_num_threads (per worker)")
+    workers: int = Field(1, ge=1, le=64, description="forked processes training independent runs (results unchanged)")
     seed_offset: int = Field(800, ge=0, description="added to common.seed")
     n_train: int = Field(350, ge=8, le=880, description="fine-tuning images (digits)")
     n_val: int = Field(200, ge=8, le=880)

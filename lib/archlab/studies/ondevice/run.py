@@ -100,20 +100,55 @@ def _key(m: Method, scheme: Scheme) -> tuple:
     return (m.graph, m.head, m.qas, m.mode, m.precision, scheme.label())
 
 
+_WORKER_CTX: Ctx | None = None
+
+
+def _val_job(args: tuple) -> float:
+    m, scheme, lr, seed, epochs = args
+    ctx = _WORKER_CTX
+    return _train(ctx, m, scheme, lr, seed, epochs).accuracy(ctx.data.x_val, ctx.data.y_val)
+
+
+def _test_job(args: tuple) -> np.ndarray:
+    m, scheme, lr, seed, x, y = args
+    return _train(_WORKER_CTX, m, scheme, lr, seed).correct(x, y)
+
+
+def _map(ctx: Ctx, fn, jobs: list[tuple]) -> list:
+    """Run independent training jobs, in ``ctx.P.workers`` forked processes when > 1 (each run is
+    seeded, so the results do not depend on the number of workers)."""
+    global _WORKER_CTX
+    _WORKER_CTX = ctx
+    if ctx.P.workers <= 1 or len(jobs) <= 1:
+        return [fn(j) for j in jobs]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(min(ctx.P.workers, len(jobs)), mp_context=mp.get_context("fork")) as ex:
+        return list(ex.map(fn, jobs))
+
+
 def val_acc(ctx: Ctx, m: Method, scheme: Scheme, lr: float, seed: int, epochs: int | None = None) -> float:
     """Validation accuracy of one training run (memoised: identical configurations train once)."""
-    key = (*_key(m, scheme), lr, seed, epochs)
-    if key not in ctx.val_cache:
-        ctx.val_cache[key] = _train(ctx, m, scheme, lr, seed, epochs).accuracy(ctx.data.x_val, ctx.data.y_val)
-    return ctx.val_cache[key]
+    return val_accs(ctx, [(m, scheme, lr, seed, epochs)])[0]
+
+
+def val_accs(ctx: Ctx, jobs: list[tuple]) -> list[float]:
+    """Validation accuracies of ``(method, scheme, lr, seed, epochs)`` jobs (memoised, in parallel)."""
+    keys = [(*_key(m, s), lr, seed, ep) for m, s, lr, seed, ep in jobs]
+    todo = {k: j for k, j in zip(keys, jobs) if k not in ctx.val_cache}
+    for k, acc in zip(todo, _map(ctx, _val_job, list(todo.values()))):
+        ctx.val_cache[k] = acc
+    return [ctx.val_cache[k] for k in keys]
 
 
 def tune(ctx: Ctx, m: Method, scheme: Scheme, what: str) -> dict:
     """Choose ``m``'s learning rate on validation (mean over ``tune_seeds``; ties -> smaller lr)."""
-    rows = []
-    for lr in _grid(ctx, m):
-        accs = [val_acc(ctx, m, scheme, lr, ctx.seed + TUNE_SEED + j) for j in range(ctx.P.tune_seeds)]
-        rows.append({"lr": lr, "val_acc": float(np.mean(accs))})
+    grid = _grid(ctx, m)
+    seeds = [ctx.seed + TUNE_SEED + j for j in range(ctx.P.tune_seeds)]
+    accs = val_accs(ctx, [(m, scheme, lr, sd, None) for lr in grid for sd in seeds])
+    rows = [{"lr": lr, "val_acc": float(np.mean(accs[i * len(seeds):(i + 1) * len(seeds)]))}
+            for i, lr in enumerate(grid)]
     best = max(rows, key=lambda r: (r["val_acc"], -r["lr"]))
     rec = {"what": what, "method": m.id, "scheme": scheme.label(), "lr": best["lr"], "val_acc": best["val_acc"],
            "grid": rows}
@@ -127,8 +162,8 @@ def final(ctx: Ctx, m: Method, scheme: Scheme, lr: float, what: str) -> np.ndarr
     key = (*_key(m, scheme), lr)
     if key not in ctx.test_cache:
         x, y, _ = ctx.data.test.read(what)
-        ctx.test_cache[key] = np.stack([_train(ctx, m, scheme, lr, ctx.seed + TEST_SEED + j).correct(x, y)
-                                        for j in range(ctx.P.seeds)])
+        jobs = [(m, scheme, lr, ctx.seed + TEST_SEED + j, x, y) for j in range(ctx.P.seeds)]
+        ctx.test_cache[key] = np.stack(_map(ctx, _test_job, jobs))
     return ctx.test_cache[key]
 
 
@@ -281,6 +316,10 @@ def sparse_select(ctx: Ctx) -> dict:
     def measure(s: Scheme) -> float:
         return val_acc(ctx, m, s, lr, seed, ep)
 
+    n = a.n_convs
+    planned = [sparse.classifier_only(), *(Scheme(int(k)) for k in sp.bias_depths), Scheme(sp.base_bias),
+               *(Scheme(max(sp.base_bias, n - i), (int(i),), (float(r),)) for i in sp.layers for r in sp.ratios)]
+    val_accs(ctx, [(m, s, lr, seed, ep) for s in planned])  # in parallel; contributions() reads the memo
     contrib = sparse.contributions(a, measure, sp.bias_depths, sp.layers, sp.ratios, sp.base_bias)
     size = space_size(ctx)
     space = scheme_space(ctx) if size <= sp.max_enumerate else None
@@ -293,6 +332,7 @@ def sparse_select(ctx: Ctx) -> dict:
         pick = random_schemes(ctx, sp.n_check, rng)
     check = {s.label(): s for s in [*pick, *searched.values()]}
     chosen = {s.label() for s in searched.values()}
+    val_accs(ctx, [(m, s, lr, seed, ep) for s in check.values()])
     rows = [{"scheme": lab, "predicted_gain": contrib.predict(s), "measured_gain": measure(s) - contrib.base_acc,
              "memory_kb": scheme_memory(ctx, s), "searched": lab in chosen}
             for lab, s in sorted(check.items())]
