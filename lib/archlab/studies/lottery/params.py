@@ -61,6 +61,9 @@ class LotteryParams(Section):
     searchers: list[str] = Field(..., min_length=2, description="registered searcher names")
     baseline: str = Field("random", description="the analytic baseline (uniform random search)")
     p0: float = Field(0.3, gt=0, lt=1, description="target per task: random search's exact hit probability at the budget")
+    max_p_random: float = Field(0.5, gt=0, le=1, description=(
+        "a task is saturated (listed, not run or scored) when even its hardest target, the optimum, "
+        "gives random search a hit probability above this"))
     budget: int = Field(60, ge=4, le=1_000_000, description="simulator evaluations per experiment")
     batch: int = Field(1, ge=1, le=4096, description="configurations asked per step")
     hp_draws: int = Field(8, ge=1, le=100_000, description="hp draws per searcher, the same for all (draw 0 = defaults)")

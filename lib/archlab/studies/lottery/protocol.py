@@ -16,6 +16,9 @@ Protocol (every searcher alike, BO included):
 2. **Tuning.** Every draw runs on every task with the *tuning seeds*. The *tuned* draw of a
    (task, searcher) is the draw with the best mean score over the tuning seeds (ties: lower
    draw index).
+   A task whose hardest target (its optimum) is still met by random search with probability
+   above ``max_p_random`` is *saturated*: it cannot tell searchers apart, so it is listed (with
+   its optimum's tail share) and neither run nor scored.
 3. **Evaluation.** On fresh *held-out seeds* (never used for selection) each (task, searcher)
    runs three conditions: ``default`` (draw 0), ``tuned`` and ``draw`` (one draw chosen
    uniformly at random per held-out seed, seeded). Only these results are reported.
@@ -46,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from archlab.core.space import Integer, Space
-from archlab.sweep import Experiment, Store, run_sweep
+from archlab.sweep import Experiment, Store, SweepResult, run_sweep
 from archlab.sweep.plan import _round, canonical_json, restrict
 from archlab.sweep.store import CPU, ID_COLUMNS, OBJ
 
@@ -286,6 +289,8 @@ def eval_plan(refs: Sequence[TaskRef], draw_sets: Mapping[str, list], tuned: Map
     for s in eval_seeds(P, seed):
         for ref in refs:
             for name, ds in draw_sets.items():
+                if (ref.task.label, name) not in tuned:
+                    continue  # nothing stored for it yet (run_missing=False)
                 by_k = dict(ds)
                 chosen = {"default": ds[0][0], "tuned": tuned[(ref.task.label, name)],
                           "draw": ds[random_draw_index(ref.task, name, s, len(ds), seed)][0]}
@@ -380,29 +385,38 @@ def curve_steps(budget: int, points: int) -> list[int]:
 
 def run_protocol(searchers: Sequence[str], tasks: Sequence[Task], params: Any, store: Store, *,
                  seed: int = 0, executor: str = "local", workers: int = 2, address: str | None = None,
-                 progress: bool = False) -> ProtocolTables:
+                 progress: bool = False, run_missing: bool = True) -> ProtocolTables:
     """Run (or reuse from ``store``) the protocol for ``searchers`` on ``tasks``.
 
     ``params``: a :class:`~archlab.studies.lottery.params.LotteryParams` (or anything with its
     fields: p0, budget, batch, hp_draws, hp_rule, hp_ranges, fixed_hp, tuning_seeds,
     eval_seeds, eval_seed_offset, curve_points). Returns :class:`ProtocolTables`.
+    ``run_missing=False`` only reads what the store holds (a partial look while a sweep runs).
     """
     P = params
-    refs = [reference(t, P.p0, P.budget) for t in tasks]
+    all_refs = [reference(t, P.p0, P.budget) for t in tasks]
+    cap = getattr(P, "max_p_random", 1.0)
+    refs = [r for r in all_refs if r.hit_probability <= cap]
+    if not refs:
+        raise ValueError(f"every task is saturated (random search meets even the optimum with probability > "
+                         f"{cap:g}): {', '.join(r.task.label for r in all_refs)}")
     by_label = {r.task.label: r for r in refs}
     draw_sets = {name: draws(name, P, seed) for name in searchers}
     caps = {name: hp_space(name, P)[1] for name in searchers}
     # 1. tuning
     tune = tuning_plan(refs, draw_sets, P, seed)
-    r1 = run_sweep(tune, store, executor=executor, workers=workers, address=address, progress=progress)
+    sweep = functools.partial(run_sweep, store=store, executor=executor, workers=workers, address=address,
+                              progress=progress)
+    r1 = sweep(tune) if run_missing else SweepResult(len(tune), len(tune), 0, 0.0)
     t_runs, _ = score_experiments(store, tune, by_label)
     tuned = select_tuned(t_runs)
     tuned_k = {(r.task, r.searcher): int(r.hp_draw) for r in tuned.itertuples()}
     # 2. held-out evaluation
     plan = eval_plan(refs, draw_sets, tuned_k, P, seed)
     unique = list({e.id: e for _, e in plan}.values())
-    r2 = run_sweep(unique, store, executor=executor, workers=workers, address=address, progress=progress)
-    store.write_plan([e.id for e in tune] + [e.id for e in unique])
+    r2 = sweep(unique) if run_missing else SweepResult(len(unique), len(unique), 0, 0.0)
+    if run_missing:
+        store.write_plan([e.id for e in tune] + [e.id for e in unique])
     e_runs, cur = score_experiments(store, unique, by_label, curve_steps(P.budget, P.curve_points))
     cond = pd.DataFrame([{"condition": c, "experiment_id": e.id} for c, e in plan])
     e_rows = cond.merge(e_runs, on="experiment_id", how="inner").assign(phase="eval")
@@ -412,7 +426,7 @@ def run_protocol(searchers: Sequence[str], tasks: Sequence[Task], params: Any, s
     task_rows = [{"task": r.task.label, "workload": r.task.workload, "objective": r.task.objective,
                   "target": canonical_json(r.target), "share": r.share, "p_random": r.hit_probability,
                   "optimum": canonical_json(r.optimum), "opt_tail": r.opt_level / r.total,
-                  "distinct": r.rows, "raw": r.total} for r in refs]
+                  "distinct": r.rows, "raw": r.total, "saturated": r.hit_probability > cap} for r in all_refs]
     draw_rows = [{"searcher": n, "hp_draw": k, "hp": canonical_json(hp), "caps": canonical_json(caps[n])}
                  for n, ds in draw_sets.items() for k, hp in ds]
     return ProtocolTables(pd.DataFrame(task_rows), runs, tuned, pd.DataFrame(draw_rows), curves,

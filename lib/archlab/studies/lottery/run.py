@@ -75,6 +75,8 @@ def protocol_text(P: Any, C: Any) -> pd.DataFrame:
     rows = [("target", f"per task: random search meets it within {P.budget} evaluations with probability "
              f"p0 = {P.p0:g} (exact, from the table)"),
             ("budget", f"{P.budget} simulator evaluations per experiment"),
+            ("saturated tasks", f"listed, not run: even the optimum is met by random search with probability "
+             f"> {P.max_p_random:g} within the budget (e.g. a workload whose optimum many configurations share)"),
             ("hp draws", f"{P.hp_draws} per searcher, every searcher (draw 0 = declared defaults)"),
             ("hp rule", f"PPO/MARL batch ≤ {P.hp_rule.rl_batch:g}×budget; GA/NSGA-II population and ACO ants ≤ "
              f"{P.hp_rule.population:g}×budget; BO n_init, TPE startup ≤ {P.hp_rule.init:g}×budget"),
@@ -128,17 +130,19 @@ def run(P: Any, C: Any, section: str = STUDY) -> Result:
     R.tables["tuning_gain"] = gain_per
     dis = an.disagreement(runs, P.bootstrap, lvl, C.seed)
     mb = an.model_based_share(runs, r.model_based, P.bootstrap, lvl, C.seed)
-    design = an.design(P, len(T.tasks))
+    design = an.design(P, int((~T.tasks["saturated"]).sum()))
     R.tables["design"] = pd.DataFrame([design])
 
     # ---- metrics (results only, no timings)
     M = R.metrics
     M["profile"] = C.profile
-    M["tasks"] = sorted(T.tasks["task"])
+    used = T.tasks[~T.tasks["saturated"]]
+    M["tasks"] = sorted(used["task"])
+    M["saturated_tasks"] = {r.task: round(float(r.opt_tail), 6) for r in T.tasks[T.tasks["saturated"]].itertuples()}
     M["skipped_tasks"] = list(T.skipped)
     M["experiments"] = T.experiments
     M["design"] = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in design.items()}
-    M["p_random_mean"] = round(float(T.tasks["p_random"].mean()), 6)
+    M["p_random_mean"] = round(float(used["p_random"].mean()), 6)
     for s in shares.itertuples():
         M[f"share.{s.searcher}.{s.condition}"] = [s.k, s.n, round(s.lo, 6), round(s.hi, 6)]
     for w in wins.itertuples():
