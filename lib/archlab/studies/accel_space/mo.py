@@ -47,9 +47,10 @@ def one_run(problem: TableProblem, name: str, kind: str, seed: int, budget: int,
     return log[[*problem.space.names, *objectives, "reward"]]
 
 
-def compare(tables: dict[str, pd.DataFrame], fronts: dict[str, TrueFront], P: Any, seed0: int
-            ) -> tuple[pd.DataFrame, dict[tuple[str, str], pd.DataFrame]]:
-    """Hypervolume ratios: one row per (table, searcher, seed, budget). Also the first seed's
+def compare(tables: dict[str, pd.DataFrame], fronts: dict[str, TrueFront], P: Any, seed0: int,
+            alt: dict[str, TrueFront] | None = None) -> tuple[pd.DataFrame, dict[tuple[str, str], pd.DataFrame]]:
+    """Hypervolume ratios: one row per (table, searcher, seed, budget); with ``alt`` (the same
+    fronts under another normalization) also ``hv_ratio_alt``. Also the first seed's
     evaluation logs, for the found-fronts figure."""
     kinds = searcher_kinds(P)
     budgets = sorted(set(int(b) for b in P.budgets))
@@ -65,9 +66,10 @@ def compare(tables: dict[str, pd.DataFrame], fronts: dict[str, TrueFront], P: An
             for searcher, kind in kinds.items():
                 log = one_run(problem, searcher, kind, seed, budget, tf.objectives)
                 ratios = tf.ratio_curve(log, budgets)
-                for b, r in zip(budgets, ratios):
+                other = alt[name].ratio_curve(log, budgets) if alt else [float("nan")] * len(budgets)
+                for b, r, r2 in zip(budgets, ratios, other):
                     rows.append({"table": name, "searcher": searcher, "kind": kind, "seed": s, "budget": b,
-                                 "hv_ratio": float(r)})
+                                 "hv_ratio": float(r), "hv_ratio_alt": float(r2)})
                 if s == 0:
                     logs[(name, searcher)] = log
     return pd.DataFrame(rows), logs
@@ -108,6 +110,33 @@ def mde_paired(diffs: np.ndarray, alpha: float, power: float = 0.8) -> float:
     return float(d * sd)
 
 
+def paired_tests(hv: pd.DataFrame, P: Any, seed: int, column: str = "hv_ratio") -> pd.DataFrame:
+    """Per scalar searcher: mean paired difference (first multi-objective searcher minus it) of
+    ``column`` at the claim budget over (table, seed), its Bonferroni-level bootstrap CI, the
+    verdict of "difference >= claim_margin" and the minimum detectable effect."""
+    if P.claim_budget not in P.budgets:
+        raise ValueError(f"accel_space.claim_budget {P.claim_budget} must be one of budgets {P.budgets}")
+    if not P.mo_searchers or not P.scalar_searchers:
+        raise ValueError("accel_space: the claim needs mo_searchers and scalar_searchers")
+    mo = P.mo_searchers[0]
+    at = hv[hv.budget == P.claim_budget].set_index(["table", "seed", "searcher"])[column].unstack("searcher")
+    k = len(P.scalar_searchers)
+    level = 1 - 0.05 / k
+    rows = []
+    for s in P.scalar_searchers:
+        d = (at[mo] - at[s]).to_numpy()
+        lo, hi = bootstrap_ci(d, level, P.bootstrap, seed)
+        rows.append({"scalar searcher": s, "mean difference": float(d.mean()), "lo": lo, "hi": hi, "n": len(d),
+                     "verdict": verdict_at_least((lo, hi), P.claim_margin), "mde": mde_paired(d, 0.05 / k)})
+    return pd.DataFrame(rows)
+
+
+def combine(verdicts: set[str]) -> str:
+    """All supported -> supported; any not supported -> not supported; else inconclusive."""
+    return ("supported" if verdicts == {"supported"} else
+            "not supported" if "not supported" in verdicts else "inconclusive")
+
+
 def claim(hv: pd.DataFrame, P: Any, seed: int, figure: str, command: str) -> tuple[Claim, pd.DataFrame]:
     """"NSGA-II's hypervolume ratio at the claim budget exceeds every scalar searcher's".
 
@@ -116,25 +145,10 @@ def claim(hv: pd.DataFrame, P: Any, seed: int, figure: str, command: str) -> tup
     Supported when every lower bound is >= ``claim_margin``; not supported when any upper
     bound is below it; otherwise inconclusive (the minimum detectable effect is in the note).
     """
-    if P.claim_budget not in P.budgets:
-        raise ValueError(f"accel_space.claim_budget {P.claim_budget} must be one of budgets {P.budgets}")
-    if not P.mo_searchers or not P.scalar_searchers:
-        raise ValueError("accel_space: the claim needs mo_searchers and scalar_searchers")
-    mo = P.mo_searchers[0]
-    at = hv[hv.budget == P.claim_budget].set_index(["table", "seed", "searcher"])["hv_ratio"].unstack("searcher")
     k = len(P.scalar_searchers)
     level = 1 - 0.05 / k
-    rows = []
-    for s in P.scalar_searchers:
-        d = (at[mo] - at[s]).to_numpy()
-        lo, hi = bootstrap_ci(d, level, P.bootstrap, seed)
-        rows.append({"scalar searcher": s, "mean difference": float(d.mean()), "lo": lo, "hi": hi, "n": len(d),
-                     "verdict": verdict_at_least((lo, hi), P.claim_margin),
-                     "mde": mde_paired(d, 0.05 / k)})
-    tests = pd.DataFrame(rows)
-    verdicts = set(tests.verdict)
-    verdict = ("supported" if verdicts == {"supported"} else
-               "not supported" if "not supported" in verdicts else "inconclusive")
+    tests = paired_tests(hv, P, seed)
+    verdict = combine(set(tests.verdict))
     worst = tests.loc[tests["mean difference"].idxmin()]
     note = (f"closest scalar searcher: {worst['scalar searcher']}; per searcher: " +
             "; ".join(f"{r['scalar searcher']} {r['mean difference']:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}] "
