@@ -26,11 +26,13 @@ def bench(
     """Check SEARCHER, run the lottery protocol for it (tuning seeds, then held-out seeds) on the
     tabulated spaces, reuse the built-ins' stored results, and write a ranked report."""
     from archlab.cli._util import fail
+    from archlab.cli.check import cwd_importable
     from archlab.cli.search import _pairs
     from archlab.core.checks import ContractError
     from archlab.core.params import ParamsError
     from archlab.workbook.bench import BenchError, run_bench
 
+    cwd_importable()
     try:
         R = run_bench(searcher, hp=_pairs(hp, "--set"), spaces=[s for s in spaces.split(",") if s] or None,
                       profile=profile, out=out, baseline_store=baseline_store, executor=executor,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from typing import Any
 
@@ -9,6 +11,15 @@ import typer
 
 app = typer.Typer(help="Check a searcher or problem (yours or a plugin) against the archlab contract.",
                   no_args_is_help=True)
+
+
+def cwd_importable() -> None:
+    """Let ``module:Class`` name a module of the current directory, as ``python -m`` would (the
+    console script's ``sys.path`` starts at its own folder). Appended, so installed packages
+    win; worker processes started later inherit it."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.append(cwd)
 
 
 def _resolve_searcher(spec: str) -> Any:
@@ -56,6 +67,7 @@ def check_searcher_cmd(
     from archlab.cli.search import _pairs
     from archlab.core.checks import ContractError, ContractWarning, check_searcher
 
+    cwd_importable()
     try:
         cls = _resolve_searcher(spec)
         with warnings.catch_warnings(record=True) as caught:
@@ -80,6 +92,7 @@ def check_problem_cmd(
     from archlab.cli.search import _pairs
     from archlab.core.checks import ContractError, ContractWarning, check_problem
 
+    cwd_importable()
     try:
         obj = _resolve_problem(spec)
         with warnings.catch_warnings(record=True) as caught:
