@@ -140,16 +140,29 @@ def build_index(output: str | Path = "reports/index.html") -> Path:
 
 
 def results_html(studies: list[StudyClaims], here: Path) -> str:
-    toc = " · ".join(f"<a href='#{s.study}'>{html.escape(s.study)}</a>" for s in studies)
     parts = [_HEAD, "<h1>archlab: results</h1>",
              "<p>Every claim below is a record computed by the study's library code "
              "(<code>metrics/&lt;study&gt;.json</code>): the paper's number, ours with its 95% "
              "confidence interval and n, and the verdict of a decision rule stated before the run. "
              "Negative and inconclusive verdicts are shown as plainly as positive ones.</p>",
-             f"<nav>{toc}</nav>"]
+             _summary_html(studies)]
     parts += [_study_html(s, here) for s in studies]
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _summary_html(studies: list[StudyClaims]) -> str:
+    """One row per study: how many claims got each verdict."""
+    rows = []
+    for s in studies:
+        n = s.counts()
+        cells = "".join(
+            f"<td class='num' style='color:{VERDICT_COLOURS[v]};font-weight:600'>{n.get(v, 0) or ''}</td>"
+            for v in VERDICT_COLOURS)
+        label = "" if s.claims else "<i>no claims recorded</i>"
+        rows.append(f"<tr><td><a href='#{s.study}'>{html.escape(s.title)}</a></td>{cells}<td>{label}</td></tr>")
+    head = "".join(f"<th>{html.escape(v)}</th>" for v in VERDICT_COLOURS)
+    return f"<table class='summary'><tr><th>study</th>{head}<th></th></tr>{''.join(rows)}</table>"
 
 
 def _study_html(s: StudyClaims, here: Path) -> str:
@@ -197,7 +210,7 @@ table{border-collapse:collapse;margin:.5em 0;font-size:14px}td,th{border:1px sol
 text-align:left;vertical-align:top}th{background:#f6f8fa}td.num{white-space:nowrap;font-variant-numeric:tabular-nums}
 td.verdict{color:#fff;font-weight:600;white-space:nowrap}td.rule{font-size:12px;color:#57606a}
 figure{margin:1em 0}figcaption{font-size:12px;color:#57606a}section{margin-bottom:2.5em}
-nav{margin:1em 0 2em}.none{color:#57606a;font-style:italic}h2 small{font-weight:normal;color:#57606a}</style>
+table.summary{margin:1em 0 2em}.none{color:#57606a;font-style:italic}h2 small{font-weight:normal;color:#57606a}</style>
 </head><body>"""
 
 
