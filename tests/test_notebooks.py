@@ -28,7 +28,8 @@ def pipeline_order() -> list[tuple[str, list[str]]]:
     def needs(name: str) -> set[str]:
         deps = _paths(stages[name].get("deps"))
         return {other for other, paths in outs.items() if other != name
-                and any(d == o or d.startswith(o.rstrip("/") + "/") for d in deps for o in paths)}
+                and any(d == o or d.startswith(o.rstrip("/") + "/") or o.startswith(d.rstrip("/") + "/")
+                        for d in deps for o in paths)}
 
     ordered: list[str] = []
     while len(ordered) < len(stages):
