@@ -54,7 +54,8 @@ class DemoParams(Section):
     label: str = "demo"
 
 
-# section name -> "module:Model"; a study registers its model here.
+# section name -> "module:Model"; a study registers its model here. A registry by name, imported
+# only when that section is loaded, so `core` never imports a study (docs/architecture.md).
 SECTIONS: dict[str, str] = {
     "common": "archlab.core.params:Common",
     "demo": "archlab.core.params:DemoParams",
