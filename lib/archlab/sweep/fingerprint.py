@@ -2,8 +2,8 @@
 
 An experiment's id (:attr:`archlab.sweep.plan.Experiment.id`) includes
 ``code_version(searcher, problem)``: a SHA-256 over the searcher's module, the problem's
-package (or module) and the shared core (spaces, the Problem contract, the searcher base and
-the sweep runner). Editing a searcher therefore re-runs exactly that searcher's experiments
+package (or module) and the shared core (spaces, the Problem contract, the thread/RNG policy,
+the searcher base and the sweep runner). Editing a searcher therefore re-runs exactly that searcher's experiments
 on the next sweep, and editing a simulator re-runs that problem's, instead of the store
 answering with results of the old code. Comments count too: a false re-run costs time,
 a stale result would cost correctness.
@@ -20,8 +20,8 @@ from pathlib import Path
 import archlab
 
 ROOT = Path(archlab.__file__).resolve().parent
-SHARED = ("core/space.py", "core/problem.py", "search/base.py", "search/lattice.py", "search/torch_utils.py",
-          "sweep/run.py")
+SHARED = ("core/space.py", "core/problem.py", "core/runtime.py", "search/base.py", "search/lattice.py",
+          "search/torch_utils.py", "sweep/run.py")
 
 
 def module_sources(module: str) -> list[Path]:
