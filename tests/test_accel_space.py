@@ -44,7 +44,8 @@ def test_run_in_smoke_mode():
     assert c.id == "accel_space.nsga2_hypervolume" and c.n == len(P.tables) * P.seeds
     assert c.ci[0] <= c.value <= c.ci[1]
     hv = R.tables["hv_curves"]
-    assert ((hv["mean"] > 0) & (hv["mean"] <= 1 + 1e-9)).all()
+    assert ((hv["mean"] >= 0) & (hv["mean"] <= 1 + 1e-9)).all()
+    assert set(R.tables["claim_sensitivity"].hv_bounds) == {"front", "table"}
     flows = R.tables["dataflows"]
     assert set(flows.dataflow) == {"K-C", "K-OX", "C-OX", "OX-OY"}
     assert flows.groupby("table").on_front.sum().to_dict() == {
