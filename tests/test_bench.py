@@ -50,7 +50,8 @@ def test_bench_ranks_the_example_and_reuses_the_lottery_store(example, _isolated
 
     # baselines came from the lottery's store; only the newcomer ran, into the bench's store
     R = run_bench("one_plus_one", profile="smoke")  # a rerun: everything is stored
-    assert R.ran == {} and R.reused == len(baseline_ids) and 1 <= R.rank <= R.searchers == len(P.searchers) + 1
+    assert R.ran == {} and R.from_lottery == len(baseline_ids) and R.reused == R.experiments
+    assert 1 <= R.rank <= R.searchers == len(P.searchers) + 1
     assert set(R.tables["ranks"]["searcher"]) == {*P.searchers, "one_plus_one"}
     share = R.tables["target_share"]
     mine = share[(share["searcher"] == "one_plus_one") & (share["condition"] == "tuned")].iloc[0]
@@ -61,7 +62,7 @@ def test_bench_ranks_the_example_and_reuses_the_lottery_store(example, _isolated
 
     # a class that is not installed (package.module:Class) runs too; workers find it by name
     R2 = run_bench("test_checks:Good", profile="smoke", workers=2)
-    assert set(R2.ran) == {"good_for_checks"} and R2.reused == len(baseline_ids)
+    assert set(R2.ran) == {"good_for_checks"} and R2.from_lottery == len(baseline_ids)
     assert "(not installed; declared for this run)" in R2.report.read_text()
 
 

@@ -42,6 +42,7 @@ def bench(
     ran = sum(R.ran.values())
     tied = f" (tied with {R.ties})" if R.ties else ""
     typer.echo(f"{R.name}: rank {R.rank} of {R.searchers}{tied} ({R.profile} profile, {', '.join(R.spaces)}); "
-               f"{R.experiments} experiments, {R.reused} read from stored results, {ran} run now; "
+               f"{R.experiments} experiments, {R.reused} read from stored results ({R.from_lottery} from the "
+               f"lottery's store), {ran} run now; "
                f"{R.wall_s:.0f} s")
     typer.echo(f"wrote {R.report}")

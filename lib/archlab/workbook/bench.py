@@ -194,7 +194,8 @@ class BenchResult:
     ties: int = 0  # other searchers with the same average rank
     searchers: int = 0
     ran: dict[str, int] = field(default_factory=dict)  # searcher -> experiments run now
-    reused: int = 0  # experiments read from stored results (lottery's store, earlier benches' baselines)
+    reused: int = 0  # experiments read from stored results, not run now
+    from_lottery: int = 0  # of which from the lottery study's store
     experiments: int = 0
     wall_s: float = 0.0
 
@@ -240,12 +241,13 @@ def run_bench(spec: str, *, hp: Mapping[str, Any] | None = None, spaces: Sequenc
     own = pd.concat([_own_experiments(store), _own_experiments(shared)], ignore_index=True)
     new = own[~own["experiment_id"].isin(before)]
     ran = {s: int(n) for s, n in new["searcher"].value_counts().sort_index().items()}
-    in_base = (base.done_ids() if base.root.is_dir() else set()) | before_base
+    in_lottery = base.done_ids() if base.root.is_dir() else set()
     used = set(T.runs["experiment_id"])
     folder = Path(out) if out else paths.out_root() / "reports" / "bench" / name
     folder.mkdir(parents=True, exist_ok=True)
     R = BenchResult(name, spec, origin(name), profile, kinds, folder / "report.md", ran=ran,
-                    reused=len(used & in_base), experiments=T.experiments)
+                    reused=T.experiments - sum(ran.values()), from_lottery=len(used & in_lottery),
+                    experiments=T.experiments)
     _analyse(R, T, P, C, tasks)
     R.wall_s = time.perf_counter() - t0
     R.report.write_text(_markdown(R, T, P, C, check, soft))
@@ -335,6 +337,7 @@ def _markdown(R: BenchResult, T: Any, P: Any, C: Any, check: Any, soft: list[str
     from archlab.studies.lottery.run import protocol_text
 
     name = R.name
+    n_used = int((~T.tasks["saturated"]).sum()) if "saturated" in T.tasks.columns else len(T.tasks)
     fr = R.tables["friedman"].iloc[0]
     ranks = R.tables["ranks"]
     mine = float(ranks.set_index("searcher").loc[name, "average rank"])
@@ -360,7 +363,8 @@ def _markdown(R: BenchResult, T: Any, P: Any, C: Any, check: Any, soft: list[str
         f"# Bench: `{name}`",
         "",
         f"*Origin:* {R.origin}. *Profile:* {R.profile} (params.yaml `lottery`). *Spaces:* {', '.join(R.spaces)}. "
-        f"*Tasks:* {len(T.tasks)}.",
+        f"*Tasks:* {n_used}" + (f" (+{len(T.tasks) - n_used} saturated: listed, not run)" if len(T.tasks) > n_used
+                                 else "") + ".",
         "",
         f"**Result: `{name}` ranks {R.rank} of {R.searchers}**"
         + (f" (tied with {R.ties} other{'s' if R.ties > 1 else ''})" if R.ties else "")
@@ -382,7 +386,8 @@ def _markdown(R: BenchResult, T: Any, P: Any, C: Any, check: Any, soft: list[str
         "",
         "Tasks (targets of known difficulty: uniform random search meets each with probability `p_random`):",
         "",
-        _fmt_table(T.tasks[["task", "target", "share", "p_random", "distinct", "raw"]]),
+        _fmt_table(T.tasks[[c for c in ("task", "target", "share", "p_random", "distinct", "raw", "saturated")
+                            if c in T.tasks.columns]]),
         "",
         "## Rank among the built-ins",
         "",
@@ -424,8 +429,8 @@ def _markdown(R: BenchResult, T: Any, P: Any, C: Any, check: Any, soft: list[str
         "",
         "## Provenance",
         "",
-        f"- Experiments in the protocol: {R.experiments}; read from stored results (the lottery's store, "
-        f"baselines of earlier benches): {R.reused}; "
+        f"- Experiments in the protocol: {R.experiments}; read from stored results: {R.reused} (from the "
+        f"lottery study's store: {R.from_lottery}); "
         f"run now: {ran_words}.",
         f"- Contract check: passed ({len(check.passed)} rules)"
         + (f"; warnings: {'; '.join(soft)}" if soft else "; no warnings") + ".",
