@@ -164,16 +164,11 @@ def test_cli_rejects_bad_values():
     assert r.exit_code != 0 and "expected KNOB=VALUE" in r.output
 
 
-def test_pareto_and_knob_ranges():
-    import pandas as pd
-    from archlab.studies.accel_space.run import knob_ranges, pareto_mask
+def test_pareto_mask_of_a_sample():
+    from archlab.analysis.pareto import pareto_mask
 
-    mask = pareto_mask([1, 2, 3, 2.5, 0.5], [3, 2, 1, 2.5, 5])
+    mask = pareto_mask(np.array([[1, 3], [2, 2], [3, 1], [2.5, 2.5], [0.5, 5]], float))
     assert mask.tolist() == [True, True, True, False, True]
-    sens = pd.DataFrame({"knob": ["a", "a", "b", "b"], "energy_pJ": [1.0, 4.0, 2.0, 2.0],
-                         "latency_cycles": [1.0, 1.0, 3.0, 1.0], "area_mm2": [1.0, 1.0, 1.0, 1.0]})
-    r = knob_ranges(sens)
-    assert r.loc["a", "energy_pJ_range"] == 4.0 and r.loc["b", "latency_cycles_range"] == 3.0
 
 
 @pytest.mark.parametrize("name", ["random", "ga", "random_walk"])
