@@ -60,8 +60,8 @@ def knob_effects(effects: pd.DataFrame, path: Path) -> Path:
             ax.barh(ypos + (i - (len(metrics) - 1) / 2) * h, s, height=h, label=f"log {_label(m)}")
         ax.set(yticks=ypos, yticklabels=knobs, xlim=(0, 1), xlabel="share of variance (main effect)",
                title=_short(name))
-        ax.invert_yaxis()
         ax.legend(fontsize=8)
+    axes[0][0].invert_yaxis()  # shared y axis: once
     fig.tight_layout()
     return save_fig(fig, path)
 
@@ -69,7 +69,7 @@ def knob_effects(effects: pd.DataFrame, path: Path) -> Path:
 def hv_curves(curves: pd.DataFrame, path: Path) -> Path:
     """Mean hypervolume ratio vs budget per searcher, with 95% bootstrap CIs over seeds."""
     names = list(dict.fromkeys(curves.table))
-    fig, axes = plt.subplots(1, len(names), figsize=(5.4 * len(names), 4.2), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(names), figsize=(5.4 * len(names), 4.2), squeeze=False)
     styles = {"multi-objective": "-", "scalar": "--", "baseline": ":"}
     for ax, name in zip(axes[0], names):
         c = curves[curves.table == name]
@@ -79,7 +79,7 @@ def hv_curves(curves: pd.DataFrame, path: Path) -> Path:
                     label=f"{s} ({g.kind.iloc[0]})")
             ax.fill_between(g.budget, g.lo, g.hi, color=f"C{i}", alpha=0.15, lw=0)
         ax.set(xscale="log", xlabel="evaluations", ylabel="hypervolume ratio (found / exact)",
-               title=_short(name), ylim=(None, 1.005))
+               title=_short(name), ylim=(0, 1.02))
         ax.legend(fontsize=8)
     fig.tight_layout()
     return save_fig(fig, path)
