@@ -51,11 +51,16 @@ def curves(runs: pd.DataFrame, P: Any, seed: int) -> Path:
 
 
 def paired_differences(pairs: pd.DataFrame, tests: pd.DataFrame, P: Any) -> Path:
-    """Paired differences MARL - PPO per task (one dot per seed) with the overall mean and CI."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    """Paired differences MARL - PPO per task (one dot per seed) with the overall mean and CI:
+    best score and AUC (the claims, with the equivalence band) and log10 evaluations to the
+    exact optimum (descriptive; > 0 = MARL faster)."""
+    panels = (("d_best", "best normalized score", True), ("d_auc", "AUC of best-so-far", True),
+              ("d_log_first", "log10 evals to optimum (PPO − MARL)", False))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.4), sharey=True)
     task_list = list(dict.fromkeys(pairs["task"]))
-    for ax, (col, title), (_, t) in zip(axes, (("d_best", "best normalized score"), ("d_auc", "AUC of best-so-far")),
-                                        tests.iterrows()):
+    by = {t["outcome"]: t for _, t in tests.iterrows()}
+    for ax, (col, title, band) in zip(axes, panels):
+        t = by[col]
         for i, task in enumerate(task_list):
             d = pairs.loc[pairs["task"] == task, col].to_numpy()
             jitter = np.linspace(-0.15, 0.15, len(d)) if len(d) > 1 else np.zeros(1)
@@ -64,11 +69,12 @@ def paired_differences(pairs: pd.DataFrame, tests: pd.DataFrame, P: Any) -> Path
         ax.errorbar([t["mean"]], [y], xerr=[[t["mean"] - t["lo"]], [t["hi"] - t["mean"]]], fmt="D", color="k",
                     capsize=4, zorder=4)
         ax.axvline(0, color="0.3", linewidth=1)
-        ax.axvspan(-P.equivalence_margin, P.equivalence_margin, color="0.85", zorder=0,
-                   label=f"±{P.equivalence_margin} (no practical difference)")
+        if band:
+            ax.axvspan(-P.equivalence_margin, P.equivalence_margin, color="0.85", zorder=0,
+                       label=f"±{P.equivalence_margin} (no practical difference)")
+            ax.legend(fontsize=7, loc="lower left")
         ax.set_yticks(list(range(len(task_list))) + [y], task_list + [f"all (n={t['n']})"])
-        ax.set_xlabel(f"MARL − PPO, {title}")
+        ax.set_xlabel(f"MARL − PPO, {title}" if band else title, fontsize=9)
         ax.set_title(f"{t['verdict']}; MDE {t['mde']:.3g}, Wilcoxon p {t['wilcoxon_p']:.2g}", fontsize=9)
-    axes[0].legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     return save_fig(fig, paths.figures_dir("marl") / "paired.png")
