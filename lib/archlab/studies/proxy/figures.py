@@ -24,12 +24,16 @@ def learning_curve(lc: pd.DataFrame, path: Path, max_nrmse_pct: float) -> Path:
             label = f"{table.split('/', 1)[-1]} ({model})"
             row[0].plot(g["n_train"], g["nrmse_pct"], marker="o", label=label)
             row[1].plot(g["n_train"], g["spearman"], marker="o", label=label)
-        row[0].axhline(PAPER_NRMSE_PCT, color="k", ls=":", lw=1, label="ArchGym RF 0.61%")
-        row[0].axhline(max_nrmse_pct, color="C3", ls="--", lw=1, label=f"claim threshold {max_nrmse_pct:g}%")
+        row[0].axhline(PAPER_NRMSE_PCT, color="0.5", ls=":", lw=1.2, label="ArchGym RF 0.61%")
+        row[0].axhline(max_nrmse_pct, color="k", ls="--", lw=1, label=f"claim threshold {max_nrmse_pct:g}%")
         row[0].set(xscale="log", yscale="log", xlabel="training simulations", ylabel="nRMSE % (whole space)",
                    title=f"{m}: error over the rest of the space")
         row[1].set(xscale="log", xlabel="training simulations", ylabel="Spearman (whole space)",
                    title=f"{m}: rank agreement")
+        sizes = sorted(set(sub["n_train"]))
+        for ax in row:
+            ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+            ax.xaxis.set_minor_locator(plt.NullLocator())
         row[0].legend(fontsize=7)
     return plots.save_fig(fig, path)
 
@@ -67,6 +71,9 @@ def search_cost(sc: pd.DataFrame, path: Path) -> Path:
         ax.plot(sorted(set(g["n_train"])), sorted(set(g["n_train"])), color="C0", ls=":", lw=1,
                 label="training alone")
         ax.set(xscale="log", yscale="log", xlabel="training simulations", title=name.split("/", 1)[-1])
+        sizes = sorted(set(g["n_train"]))
+        ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
     axes[0][0].set_ylabel("simulations until the target is met")
     axes[0][0].legend(fontsize=7)
     return plots.save_fig(fig, path)
