@@ -28,6 +28,7 @@ def accuracy_fig(acc: pd.DataFrame, qas: pd.DataFrame, path: Path) -> Path:
     ax.set_xlabel("test accuracy, digits 5-9 (mean of seeds, 95% bootstrap CI)")
     ax.axvline(0.95, color="grey", ls=":", lw=1)
     ax.set_title("ceilings on the same split vs fp32 fine-tuning")
+    fig.subplots_adjust(left=0.25, bottom=0.2)
     return save_fig(fig, path)
 
 
@@ -45,6 +46,7 @@ def qas_fig(qas: pd.DataFrame, ratios: pd.DataFrame, path: Path) -> Path:
     axes[1].set_ylabel("||W|| / ||G||")
     axes[1].legend(fontsize=8)
     axes[1].set_title("weight / gradient norm ratio per layer")
+    fig.subplots_adjust(left=0.15, bottom=0.15, wspace=0.25)
     return save_fig(fig, path)
 
 
