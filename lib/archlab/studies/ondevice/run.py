@@ -223,7 +223,7 @@ def ceilings_select(ctx: Ctx) -> dict:
     d = ctx.data
     ftr, fva = _features(ctx.fnet, d.x_train), _features(ctx.fnet, d.x_val)
     return {"logreg_pixels": _logreg(ctx, d.raw_train, d.raw_val, "logreg_pixels"),
-            "linear_probe": _logreg(ctx, ftr, fva, "linear_probe"), "features": (ftr,)}
+            "linear_probe": _logreg(ctx, ftr, fva, "linear_probe")}
 
 
 def ceilings_final(ctx: Ctx, sel: dict) -> dict[str, np.ndarray]:
@@ -531,8 +531,14 @@ def run(P: OdtParams, C: Any) -> Result:
 
 
 def _clean(r: dict) -> dict:
-    return {k: (float(v) if isinstance(v, (np.floating, float)) else (int(v) if isinstance(v, (np.integer,)) else v))
-            for k, v in r.items()}
+    """JSON-ready values: numpy scalars to Python, NaN (a field that does not apply) to None."""
+    def one(v):
+        if isinstance(v, (np.floating, float)):
+            return None if np.isnan(v) else float(v)
+        if isinstance(v, (np.integer, np.bool_)):
+            return v.item()
+        return v
+    return {k: one(v) for k, v in r.items()}
 
 
 def _by_id(df: pd.DataFrame) -> dict:
