@@ -51,7 +51,7 @@ class BayesOpt(Searcher):
     hyperparameters = Space([
         Integer("n_init", low=2, high=64, default=10),
         Categorical("acquisition", choices=("logei", "logpi"), default="logei"),
-        Integer("pool_size", low=100, high=5000, default=1000),
+        Integer("pool_size", low=100, high=5000, default=500),
         Integer("n_local", low=0, high=1000, default=128),
         Integer("local_rounds", low=0, high=5, default=2),
         Categorical("y_transform", choices=("log", "identity"), default="log"),
