@@ -47,17 +47,23 @@ FIGURE_WIDTH = 820
 
 @dataclass
 class StudyClaims:
-    """What the results page shows for one study."""
+    """What the results page shows for one study (or one extra profile of a study)."""
 
     study: str
     name: str | None  # the file stem found (metrics/<name>.json), None when absent
     claims: list[Claim] = field(default_factory=list)
     reports: list[Path] = field(default_factory=list)
     figure: Path | None = None
+    profile: str | None = None  # metrics/<name>_<profile>.json: a recorded run of another profile
+
+    @property
+    def id(self) -> str:
+        return self.study if self.profile is None else f"{self.study}_{self.profile}"
 
     @property
     def title(self) -> str:
-        return TITLES.get(self.study, self.study)
+        title = TITLES.get(self.study, self.study)
+        return title if self.profile is None else f"{title}, {self.profile} profile"
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -67,14 +73,23 @@ class StudyClaims:
 
 
 def collect(out_root: Path | None = None) -> list[StudyClaims]:
-    """Every study of :data:`STUDY_ORDER`, then any other study with a ``metrics/*.json``."""
+    """Every study of :data:`STUDY_ORDER`, each followed by its recorded runs of other profiles
+    (``metrics/<name>_<profile>.json``), then any other study with a ``metrics/*.json``."""
     root = Path(out_root) if out_root is not None else paths.out_root()
-    names = list(STUDY_ORDER)
-    known = {n for s in names for n in ALIASES.get(s, (s,))}
-    for m in sorted((root / "metrics").glob("*.json")):
-        if m.stem not in known:
-            names.append(m.stem)
-    return [_study(root, s) for s in names]
+    stems = sorted(m.stem for m in (root / "metrics").glob("*.json"))
+    used: set[str] = set()
+    out = []
+    for study in STUDY_ORDER:
+        names = ALIASES.get(study, (study,))
+        out.append(_study(root, study))
+        used.update(names)
+        for stem in stems:
+            for n in names:
+                if stem.startswith(n + "_") and stem not in used and stem[len(n) + 1:] not in STUDY_ORDER:
+                    out.append(_study(root, study, name=stem, profile=stem[len(n) + 1:]))
+                    used.add(stem)
+    out += [_study(root, stem) for stem in stems if stem not in used]
+    return out
 
 
 def _read(path: Path) -> dict:
@@ -85,17 +100,18 @@ def _read(path: Path) -> dict:
     return doc if isinstance(doc, dict) else {}
 
 
-def _study(root: Path, study: str) -> StudyClaims:
-    for name in ALIASES.get(study, (study,)):
-        mpath = root / "metrics" / f"{name}.json"
-        if mpath.is_file():
+def _study(root: Path, study: str, name: str | None = None, profile: str | None = None) -> StudyClaims:
+    mpath: Path | None = None
+    for candidate in [name] if name else ALIASES.get(study, (study,)):
+        if (root / "metrics" / f"{candidate}.json").is_file():
+            name, mpath = candidate, root / "metrics" / f"{candidate}.json"
             break
     else:
-        name, mpath = None, None
-    sc = StudyClaims(study, name)
+        name = None
+    sc = StudyClaims(study, name, profile=profile)
     if mpath is not None:
         sc.claims = [Claim.from_dict(c) for c in _read(mpath).get("claims", [])]
-    for n in ALIASES.get(study, (study,)):
+    for n in ALIASES.get(study, (study,)) if profile is None else ():
         sc.reports += sorted((root / "reports" / n).glob("*.html"))
     for c in sc.claims:  # the key figure: the first claim's figure that exists
         if c.figure and (root / c.figure).is_file():
@@ -160,13 +176,13 @@ def _summary_html(studies: list[StudyClaims]) -> str:
             f"<td class='num' style='color:{VERDICT_COLOURS[v]};font-weight:600'>{n.get(v, 0) or ''}</td>"
             for v in VERDICT_COLOURS)
         label = "" if s.claims else "<i>no claims recorded</i>"
-        rows.append(f"<tr><td><a href='#{s.study}'>{html.escape(s.title)}</a></td>{cells}<td>{label}</td></tr>")
+        rows.append(f"<tr><td><a href='#{s.id}'>{html.escape(s.title)}</a></td>{cells}<td>{label}</td></tr>")
     head = "".join(f"<th>{html.escape(v)}</th>" for v in VERDICT_COLOURS)
     return f"<table class='summary'><tr><th>study</th>{head}<th></th></tr>{''.join(rows)}</table>"
 
 
 def _study_html(s: StudyClaims, here: Path) -> str:
-    out = [f"<section id='{s.study}'><h2>{html.escape(s.title)} <small>({html.escape(s.study)})</small></h2>"]
+    out = [f"<section id='{s.id}'><h2>{html.escape(s.title)} <small>({html.escape(s.id)})</small></h2>"]
     if not s.claims:
         out.append("<p class='none'>no claims recorded"
                    + ("" if s.name else " (no <code>metrics</code> file yet: run <code>dvc repro</code>)")
@@ -224,7 +240,7 @@ def results_markdown(studies: list[StudyClaims]) -> str:
              "decision rule stated in params before the run. The results page `reports/index.html`",
              "shows the same records with each study's key figure.", ""]
     for s in studies:
-        lines += [f"## {s.title} (`{s.study}`)", ""]
+        lines += [f"## {s.title} (`{s.id}`)", ""]
         if not s.claims:
             lines += ["no claims recorded", ""]
             continue
