@@ -54,6 +54,7 @@ def test_results_page_docs_and_readme_from_claim_records(tmp_path):
                              _claim(3, "inconclusive", None)])
     _write_study("proxy", [])
     _write_study("odt", [_claim(4, "supported", None)])  # the ondevice study's files carry the section name
+    _write_study("odt_standard", [_claim(5, "inconclusive", None)])  # a recorded run of another profile
     docs = tmp_path / "docs_root"
     docs.mkdir()
     (docs / "README.md").write_text(f"# x\n\n{report.README_START}\nold\n{report.README_END}\n\nrest\n")
@@ -73,6 +74,8 @@ def test_results_page_docs_and_readme_from_claim_records(tmp_path):
     assert "href='lottery/lottery.html'" in page
     assert "claim number 4" in page.split("id='ondevice'")[1].split("</section>")[0]
     assert "no claims recorded" in page.split("id='proxy'")[1]
+    assert page.index("id='ondevice'") < page.index("id='ondevice_standard'") < page.index("id='dram_space'")
+    assert "On-device training under 256 KB, standard profile" in page
     assert str(paths.out_root()) not in page
 
     md = w.results_md.read_text()
