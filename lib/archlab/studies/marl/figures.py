@@ -16,11 +16,9 @@ from archlab.core.plots import save_fig
 LABELS = {"marl": "MARL (one agent per knob)", "ppo": "PPO (single agent, binned continuous action)"}
 
 
-def curves(runs: pd.DataFrame, P: Any, seed: int) -> Path:
-    """Best-so-far normalized score per task: mean over seeds with a bootstrap band."""
-    from archlab.studies.marl.run import curve_steps
-
-    xs = curve_steps(P.steps, P.curve_points)
+def curves(runs: pd.DataFrame, xs: np.ndarray, P: Any, seed: int) -> Path:
+    """Best-so-far normalized score per task (kept at evaluation counts ``xs``): mean over seeds
+    with a bootstrap band."""
     task_list = list(dict.fromkeys(runs["task"]))
     ncol = min(4, len(task_list))
     nrow = int(np.ceil(len(task_list) / ncol))

@@ -299,7 +299,7 @@ def run(P: Any, C: Any) -> Result:
     R.tables["summary"] = summary(runs).merge(base, on="task", how="left")
     R.tables["paired"] = pairs
     R.tables["tests"] = tests
-    R.figures["curves"] = figures.curves(runs, P, C.seed)
+    R.figures["curves"] = figures.curves(runs, curve_steps(P.steps, P.curve_points), P, C.seed)
     R.figures["paired"] = figures.paired_differences(pairs, tests, P)
     R.metrics = {
         "profile": P.label, "problem": P.problem, "tasks": [task_name(w, o) for w, o in tasks(P)],
