@@ -95,7 +95,13 @@ def test_protocol_separates_tuning_from_evaluation(tables):
                                   again.runs.sort_values(["condition", "experiment_id"]).reset_index(drop=True))
     tune = T.runs[T.runs["phase"] == "tuning"]
     ev = T.runs[T.runs["phase"] == "eval"]
-    assert set(tune["seed"]) == {3, 4} and set(ev["seed"]) == {3 + P.eval_seed_offset + i for i in range(3)}
+    for label, g in T.runs.groupby("task"):  # seeds derived per task from the seed indices
+        task = next(t for t in protocol.resolve_tasks(P)[0] if t.label == label)
+        assert set(g[g["phase"] == "tuning"]["seed"]) == {protocol.task_seed(task, s) for s in (3, 4)}
+        assert set(g[g["phase"] == "eval"]["seed"]) == {protocol.task_seed(task, 3 + P.eval_seed_offset + i)
+                                                        for i in range(3)}
+    # two tasks on one table: independent searcher streams, not copies
+    assert len({protocol.task_seed(t, 3) for t in protocol.resolve_tasks(P)[0]}) == 2
     assert set(ev["condition"]) == {"default", "tuned", "draw"}
     # every (task, searcher, seed, condition) once; tuned = the best tuning-seed mean
     assert not ev.duplicated(["task", "searcher", "seed", "condition"]).any()
@@ -206,7 +212,7 @@ def test_sweep_protocol_cli_smoke(tmp_path, monkeypatch):
     p.write_text(yaml.safe_dump({"common": {**d["common"], "workers": 1}, "lottery": d["lottery"]}))
     monkeypatch.setenv("ARCHLAB_PARAMS", str(p))
     r = CliRunner().invoke(app, ["sweep", "protocol", "--section", "lottery", "--smoke"])
-    assert r.exit_code == 0 and "lottery: 85 experiments (85 run now, 0 failed) on 2 tasks" in r.output, r.output
+    assert r.exit_code == 0 and "lottery: 89 experiments (89 run now, 0 failed) on 2 tasks" in r.output, r.output
 
 
 @pytest.mark.slow

@@ -248,9 +248,19 @@ def _clip(d: Any, value: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------ plans
+def task_seed(task: Task, seed: int) -> int:
+    """The searcher seed of seed index ``seed`` on ``task``: derived from both, so runs on
+    different tasks draw independent streams. (Tasks on one table share its space: with one
+    seed for all of them, random search proposed the same configurations on every objective
+    of a table, and the runs of those tasks were copies, not independent samples.) Every
+    searcher on one task gets the same seed for one index, so comparisons stay paired."""
+    state = np.random.SeedSequence([int(seed), zlib.crc32(task.label.encode())]).generate_state(1)
+    return int(state[0] % 2**31)
+
+
 def _experiment(ref: TaskRef, name: str, k: int, hp: dict, seed: int, P: Any) -> Experiment:
     return Experiment(ref.task.problem, ref.task.workload, ref.task.objective, dict(ref.target), name, hp,
-                      int(seed), int(P.budget), int(P.batch), {}, f"p0={P.p0:g}", int(k))
+                      task_seed(ref.task, seed), int(P.budget), int(P.batch), {}, f"p0={P.p0:g}", int(k))
 
 
 def tuning_seeds(P: Any, seed: int) -> list[int]:
