@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from archlab.sweep.spec import SweepSpec as LotteryParams
 from archlab.sweep import Experiment, Store, expand, load_evaluations, load_summaries, run_sweep
 from archlab.sweep.plan import hp_draws, restrict
+from archlab.sweep.spec import SweepSpec as LotteryParams
 from archlab.sweep.store import CPU, WALL
 
 SPEC = dict(problems=[{"problem": "synthetic", "workloads": ["a", "b"], "objectives": ["latency", "latency+power"],

@@ -8,7 +8,7 @@ from archlab.cli._util import fail
 
 app = typer.Typer(help="Experiment sweeps (local processes or Dask), resumable.", no_args_is_help=True)
 
-SECTION = typer.Option("lottery", "--section", "-s", help="params.yaml section holding the sweep spec")
+SECTION = typer.Option(..., "--section", "-s", help="params.yaml section holding a sweep spec (archlab.sweep.spec.SweepSpec)")
 SMOKE = typer.Option(False, "--smoke", help="apply the section's smoke overlay")
 PROFILE = typer.Option(None, "--profile", "-p", help="quick or paper (default: common.profile)")
 
