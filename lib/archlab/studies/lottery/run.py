@@ -211,7 +211,7 @@ def run(P: Any, C: Any, section: str = STUDY) -> Result:
     rnd = runs[runs["searcher"] == P.baseline].drop_duplicates("experiment_id")
     k, n = int(rnd["met_target"].sum()), len(rnd)
     cp = st.share_ci(k, n, lvl)
-    # the objectives of one table share its seeds (same random sequence): resample tables, then seeds
+    # tasks on one table share its space and its near-optimal region: resample tables, then seeds
     riv = (st.hierarchical_bootstrap(rnd.assign(hit=rnd["met_target"].astype(float)), "hit", outer="workload",
                                      inner="seed", n_boot=P.bootstrap, level=lvl, seed=C.seed) if n else cp)
     p_an = float(rnd.merge(T.tasks[["task", "p_random"]], on="task")["p_random"].mean()) if n else float("nan")
@@ -221,8 +221,8 @@ def run(P: Any, C: Any, section: str = STUDY) -> Result:
                f"our tables (p0 = {P.p0:g} by construction)", riv.value, riv.ci, n, v5,
                rules_text(P).iloc[4, 1], _fig(R.figures["target_share"]), cmd, unit="share",
                source="all random-search runs",
-               note=(f"analytic hit probability {p_an:.3f}; CI: bootstrap over tables then seeds, because the "
-                     f"objectives of one table share its seeds; Clopper–Pearson treating the {n} runs as "
+               note=(f"analytic hit probability {p_an:.3f}; CI: bootstrap over tables then seeds (the tasks "
+                     f"of one table share its space); Clopper–Pearson treating the {n} runs as "
                      f"independent: [{cp.lo:.3f}, {cp.hi:.3f}]"))
     R.claims = [c1, c2, c3, c4, c5]
     M["disagreement"] = [round(iv.value, 6), round(iv.lo, 6), round(iv.hi, 6)]
