@@ -13,19 +13,25 @@ SMOKE = typer.Option(False, "--smoke", help="apply the section's smoke overlay")
 PROFILE = typer.Option(None, "--profile", "-p", help="quick or paper (default: common.profile)")
 
 
-def _setup(section: str, smoke: bool, profile: str | None = None):
-    from archlab.core import params, paths
-    from archlab.sweep.plan import expand
-    from archlab.sweep.store import Store
+def _load(section: str, smoke: bool, profile: str | None):
+    """(section params, common params) under ``profile`` (default: common.profile)."""
+    from archlab.core import params
 
     try:
         data = params.read()
         if profile is not None:
             data["common"] = {**(data.get("common") or {}), "profile": profile}
-        spec = params.load_section(section, smoke=smoke, data=data)
-        common = params.load_section("common", data=data)
+        return params.load_section(section, smoke=smoke, data=data), params.load_section("common", data=data)
     except params.ParamsError as e:
         fail(str(e))
+
+
+def _setup(section: str, smoke: bool, profile: str | None = None):
+    from archlab.core import paths
+    from archlab.sweep.plan import expand
+    from archlab.sweep.store import Store
+
+    spec, common = _load(section, smoke, profile)
     if not hasattr(spec, "searchers") or not hasattr(spec, "problems"):
         fail(f"section {section!r} is not a sweep spec (needs problems and searchers)")
     store = Store(paths.data_dir(section) / "store")
@@ -99,17 +105,9 @@ def protocol(section: str = typer.Option("lottery", "--section", "-s", help="a l
              smoke: bool = SMOKE, profile: str | None = PROFILE) -> None:
     """Run the lottery protocol's experiments (tuning seeds, then held-out seeds) into
     data/SECTION/store; the study's notebook then finds every result there."""
-    from archlab.core import params
     from archlab.studies.lottery import run as lottery
 
-    try:
-        data = params.read()
-        if profile is not None:
-            data["common"] = {**(data.get("common") or {}), "profile": profile}
-        spec = params.load_section(section, smoke=smoke, data=data)
-        common = params.load_section("common", data=data)
-    except params.ParamsError as e:
-        fail(str(e))
+    spec, common = _load(section, smoke, profile)
     if not hasattr(spec, "tasks") or not hasattr(spec, "rules"):
         fail(f"section {section!r} is not a lottery-protocol section (needs tasks and rules)")
     try:

@@ -148,6 +148,52 @@ def load_group(group: str, validate: Callable[[Plugin, Any], None]
     return loaded, errors
 
 
+
+class PluginSet:
+    """The plugin side of one registry (``registry``: name -> registered object): the entry
+    points of ``group``, loaded once per process on the first lookup, so pool and Dask workers
+    find them too. A plugin that clashes with a built-in, or fails ``validate``, is kept only
+    as an error message under its name (``clash(name, plugin, builtin)`` words the former)."""
+
+    def __init__(self, group: str, registry: dict[str, Any], validate: Callable[[Plugin, Any], None],
+                 clash: Callable[[str, Plugin, Any], str]) -> None:
+        self.group, self.registry, self.validate, self.clash = group, registry, validate, clash
+        self.plugins: dict[str, Plugin] = {}
+        self.errors: dict[str, str] = {}
+        self.loaded = False
+
+    def load(self) -> None:
+        if self.loaded:
+            return
+        self.loaded = True  # before loading: a plugin module may look the registry up itself
+        loaded, errors = load_group(self.group, self.validate)
+        for name, (plugin, obj) in loaded.items():
+            if name in self.registry and self.registry[name] is not obj:
+                errors[name] = self.clash(name, plugin, self.registry[name])
+                continue
+            self.registry[name] = obj
+            self.plugins[name] = plugin
+        for name, msg in errors.items():
+            self.errors.setdefault(name, msg)
+
+    def reload(self) -> None:
+        """Forget loaded plugins and look again on the next lookup (after a ``pip install``)."""
+        for name in self.plugins:
+            self.registry.pop(name, None)
+        self.plugins.clear()
+        self.errors.clear()
+        self.loaded = False
+
+    def error_messages(self) -> dict[str, str]:
+        """Plugins that could not be loaded: name -> what went wrong and what to fix."""
+        self.load()
+        return dict(self.errors)
+
+    def plugin_of(self, name: str) -> Plugin | None:
+        """The plugin behind ``name`` (None for a built-in)."""
+        self.load()
+        return self.plugins.get(name)
+
 def load_object(spec: str) -> Any:
     """The object named by ``"package.module:Attr"`` (or ``"package.module:Outer.Inner"``).
 

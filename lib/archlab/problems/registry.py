@@ -20,6 +20,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from archlab.core.plugins import PROBLEMS, PluginSet
+
 Factory = Callable[..., Any]
 _FACTORIES: dict[str, Factory | str] = {
     "dram": "archlab.problems.dram:DramProblem:trace",
@@ -34,71 +36,49 @@ def register_problem(name: str, factory: Factory) -> None:
     _FACTORIES[name] = factory
 
 
-# Plugins (entry point group "archlab.problems"): name -> Plugin, name -> error message.
-_PLUGINS: dict[str, Any] = {}
-_PLUGIN_ERRORS: dict[str, str] = {}
-_plugins_loaded = False
-
-
+# Plugins (entry point group "archlab.problems", archlab.core.plugins), loaded on the first
+# lookup in each process. A broken plugin is kept as an error under its name.
 def _validate_plugin(plugin: Any, obj: Any) -> None:
     if not callable(obj):
         raise TypeError(f"{plugin.value} is {obj!r}; expected a Problem class or a factory "
                         "callable(workload=, objective=, target=, **extra) -> Problem")
 
 
-def _load_plugins() -> None:
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True
-    from archlab.core import plugins
+def _clash(name: str, plugin: Any, builtin: Any) -> str:
+    return (f"plugin {name!r} ({plugin.where}) has the name of a built-in problem; "
+            "the built-in is kept: rename the entry point")
 
-    loaded, errors = plugins.load_group(plugins.PROBLEMS, _validate_plugin)
-    for name, (plugin, factory) in loaded.items():
-        if name in _FACTORIES and _FACTORIES[name] is not factory:
-            errors[name] = (f"plugin {name!r} ({plugin.where}) has the name of a built-in problem; "
-                            "the built-in is kept: rename the entry point")
-            continue
-        _FACTORIES[name] = factory
-        _PLUGINS[name] = plugin
-    for name, msg in errors.items():
-        _PLUGIN_ERRORS.setdefault(name, msg)
+
+_PLUGINS = PluginSet(PROBLEMS, _FACTORIES, _validate_plugin, _clash)
 
 
 def reload_plugins() -> None:
     """Forget loaded problem plugins and look again on the next lookup."""
-    global _plugins_loaded
-    for name in _PLUGINS:
-        _FACTORIES.pop(name, None)
-    _PLUGINS.clear()
-    _PLUGIN_ERRORS.clear()
-    _plugins_loaded = False
+    _PLUGINS.reload()
 
 
 def plugin_errors() -> dict[str, str]:
     """Problem plugins that could not be loaded: name -> what went wrong and what to fix."""
-    _load_plugins()
-    return dict(_PLUGIN_ERRORS)
+    return _PLUGINS.error_messages()
 
 
 def plugin_of(name: str) -> Any:
     """The :class:`archlab.core.plugins.Plugin` behind problem ``name`` (None for a built-in)."""
-    _load_plugins()
-    return _PLUGINS.get(name)
+    return _PLUGINS.plugin_of(name)
 
 
 def problem_names() -> list[str]:
-    _load_plugins()
+    _PLUGINS.load()
     return sorted(_FACTORIES)
 
 
 def _factory(name: str) -> Factory | str:
-    _load_plugins()
+    _PLUGINS.load()
     if name not in _FACTORIES:
-        if name in _PLUGIN_ERRORS:
+        if name in _PLUGINS.errors:
             from archlab.core.plugins import PluginError
 
-            raise PluginError(_PLUGIN_ERRORS[name])
+            raise PluginError(_PLUGINS.errors[name])
         raise KeyError(f"unknown problem {name!r}; allowed: {', '.join(problem_names())}")
     return _FACTORIES[name]
 

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from archlab.core.plugins import SEARCHERS, PluginSet
 from archlab.core.problem import Problem
 from archlab.core.space import Config, Space, SpaceError
 
@@ -72,12 +73,7 @@ def register(cls: type[Searcher]) -> type[Searcher]:
 
 
 # Plugins: entry points of group "archlab.searchers" (archlab.core.plugins), loaded on the
-# first lookup in each process. A broken plugin is kept in _PLUGIN_ERRORS under its name.
-_PLUGINS: dict[str, Any] = {}  # name -> archlab.core.plugins.Plugin
-_PLUGIN_ERRORS: dict[str, str] = {}
-_plugins_loaded = False
-
-
+# first lookup in each process. A broken plugin is kept as an error under its name.
 def _validate_plugin(plugin: Any, obj: Any) -> None:
     if not (isinstance(obj, type) and issubclass(obj, Searcher)):
         raise TypeError(f"{plugin.value} is {obj!r}, not a subclass of archlab.search.Searcher")
@@ -88,51 +84,32 @@ def _validate_plugin(plugin: Any, obj: Any) -> None:
         raise TypeError(f"{obj.__qualname__}.hyperparameters must be an archlab.core.space.Space")
 
 
-def _load_plugins() -> None:
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True  # before loading: a plugin module may call names()/register()
-    from archlab.core import plugins
+def _clash(name: str, plugin: Any, builtin: Any) -> str:
+    return (f"plugin {name!r} ({plugin.where}) has the name of a built-in searcher "
+            f"({builtin.__module__}); the built-in is kept: rename the entry point and the class's name")
 
-    loaded, errors = plugins.load_group(plugins.SEARCHERS, _validate_plugin)
-    for name, (plugin, cls) in loaded.items():
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            errors[name] = (f"plugin {name!r} ({plugin.where}) has the name of a built-in searcher "
-                            f"({_REGISTRY[name].__module__}); the built-in is kept: rename the entry point "
-                            "and the class's name")
-            continue
-        _REGISTRY[name] = cls
-        _PLUGINS[name] = plugin
-    for name, msg in errors.items():
-        _PLUGIN_ERRORS.setdefault(name, msg)
+
+_PLUGINS = PluginSet(SEARCHERS, _REGISTRY, _validate_plugin, _clash)
 
 
 def reload_plugins() -> None:
     """Forget loaded plugins and look again on the next lookup (after a ``pip install``)."""
-    global _plugins_loaded
-    for name in _PLUGINS:
-        _REGISTRY.pop(name, None)
-    _PLUGINS.clear()
-    _PLUGIN_ERRORS.clear()
-    _plugins_loaded = False
+    _PLUGINS.reload()
 
 
 def plugin_errors() -> dict[str, str]:
     """Searcher plugins that could not be loaded: name -> what went wrong and what to fix."""
-    _load_plugins()
-    return dict(_PLUGIN_ERRORS)
+    return _PLUGINS.error_messages()
 
 
 def plugin_of(name: str) -> Any:
     """The :class:`archlab.core.plugins.Plugin` behind searcher ``name`` (None for a built-in)."""
-    _load_plugins()
-    return _PLUGINS.get(name)
+    return _PLUGINS.plugin_of(name)
 
 
 def names() -> list[str]:
     """Registered searcher names (built-ins and working plugins), sorted."""
-    _load_plugins()
+    _PLUGINS.load()
     return sorted(_REGISTRY)
 
 
@@ -142,14 +119,14 @@ def get(name: str) -> type[Searcher]:
     ``KeyError`` for an unknown name; :class:`archlab.core.plugins.PluginError` (a
     ``KeyError``) naming the package and entry point for a plugin that failed to load.
     """
-    _load_plugins()
+    _PLUGINS.load()
     try:
         return _REGISTRY[name]
     except KeyError:
-        if name in _PLUGIN_ERRORS:
+        if name in _PLUGINS.errors:
             from archlab.core.plugins import PluginError
 
-            raise PluginError(_PLUGIN_ERRORS[name]) from None
+            raise PluginError(_PLUGINS.errors[name]) from None
         raise KeyError(f"unknown searcher {name!r}; allowed: {', '.join(names())}") from None
 
 
