@@ -24,7 +24,7 @@ import hashlib
 import itertools
 import json
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -131,8 +131,15 @@ def hp_draws(name: str, space: Space, n: int, seed: int, *, mode: str = "random"
         draws += [dict(zip([d.name for d in free], combo)) for combo in itertools.product(*axes)]
     else:
         raise ValueError(f"hp_sampling {mode!r}: allowed: random, grid")
+    return unique_draws(cls, enumerate(draws), fixed)
+
+
+def unique_draws(cls: Any, draws: Iterable[tuple[int, dict]], fixed: Mapping[str, Any]) -> list[tuple[int, dict]]:
+    """``(draw_index, resolved hp)`` of ``draws`` with ``fixed`` applied, resolved by the
+    searcher class (defaults filled, values rounded); a draw that resolves like an earlier
+    one is dropped (the first index is kept)."""
     out, seen = [], set()
-    for k, hp in enumerate(draws):
+    for k, hp in draws:
         resolved = {key: _round(v) for key, v in cls.resolve_hyperparameters({**hp, **fixed}).items()}
         key = canonical_json(resolved)
         if key not in seen:

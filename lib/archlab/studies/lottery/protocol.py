@@ -50,7 +50,7 @@ import pandas as pd
 
 from archlab.core.space import Integer, Space
 from archlab.sweep import Experiment, Store, SweepResult, run_sweep
-from archlab.sweep.plan import _round, canonical_json, restrict
+from archlab.sweep.plan import canonical_json, restrict, unique_draws
 from archlab.sweep.store import CPU, ID_COLUMNS, OBJ
 
 CONDITIONS = ("default", "tuned", "draw")
@@ -223,19 +223,11 @@ def draws(name: str, P: Any, seed: int) -> list[tuple[int, dict[str, Any]]]:
     space, _ = hp_space(name, P)
     fixed = dict(P.fixed_hp.get(name, {}))
     free = [d for d in space if d.name not in fixed]
-    out, seen = [], set()
-    for k in range(P.hp_draws):
-        if k == 0:
-            hp = {d.name: _clip(d, cls.hyperparameters[d.name].default) for d in free}
-        else:
-            rng = np.random.default_rng([seed, zlib.crc32(name.encode()), k])
-            hp = {d.name: d.sample(rng) for d in free}
-        resolved = {key: _round(v) for key, v in cls.resolve_hyperparameters({**hp, **fixed}).items()}
-        key = canonical_json(resolved)
-        if key not in seen:
-            seen.add(key)
-            out.append((k, resolved))
-    return out
+    hps = [{d.name: _clip(d, cls.hyperparameters[d.name].default) for d in free}]
+    for k in range(1, P.hp_draws):
+        rng = np.random.default_rng([seed, zlib.crc32(name.encode()), k])
+        hps.append({d.name: d.sample(rng) for d in free})
+    return unique_draws(cls, enumerate(hps), fixed)
 
 
 def _clip(d: Any, value: Any) -> Any:
