@@ -224,3 +224,15 @@ def test_lottery_notebook_smoke(tmp_path):
     assert m["experiments"] > 0 and len(m["claims"]) == 5
     for name in ("target_share", "p_best", "cd", "curves", "rank", "variance"):
         assert (tmp_path / "figures" / "lottery" / f"{name}.png").is_file()
+
+
+def test_task_seed_is_the_shared_derive_seed_and_unchanged():
+    """Values pinned with the formula as it stood in protocol.task_seed before it moved to
+    sweep.plan.derive_seed (the stored lottery experiments are keyed by these seeds)."""
+    from archlab.sweep.plan import derive_seed
+
+    pinned = {("cloud-1", "latency", 0): 235495043, ("cloud-1", "power", 3): 1793520322,
+              ("stream/random", "energy", 12345): 1025806768}
+    for (w, o, s), v in pinned.items():
+        assert protocol.task_seed(protocol.Task(w, o), s) == v
+        assert derive_seed(s, f"{w}:{o}") == v

@@ -90,6 +90,20 @@ def test_exact_optimum_by_enumeration():
         marl.exact_optimum(p, 10)
 
 
+def test_run_seeds_per_task_shared_by_the_pair():
+    """Seed index k gives each task its own searcher seed (tasks on one table share a space, so
+    equal seeds would make their runs copies), and MARL and PPO of a pair the same one."""
+    from archlab.sweep.plan import derive_seed
+
+    P = SimpleNamespace(seed_offset=900, workloads=["dram/a", "dram/b"], objectives=["latency", "power"])
+    C = SimpleNamespace(seed=2026)
+    for k in range(3):
+        seeds = [marl.run_seed(P, C, w, o, k) for w, o in marl.tasks(P)]
+        assert len(set(seeds)) == len(seeds)
+        assert seeds[0] == derive_seed(2026 + 900 + k, "dram/a:latency")
+    assert marl.run_seed(P, C, "dram/a", "power", 0) != marl.run_seed(P, C, "dram/a", "power", 1)
+
+
 def test_smoke_run(_isolated_outputs):
     P = smoke_params()
     C = SimpleNamespace(seed=2026, workers=1)
@@ -105,6 +119,9 @@ def test_smoke_run(_isolated_outputs):
         assert c.figure == "figures/marl/paired.png"
     for f in R.figures.values():
         assert f.is_file()
+    # one searcher seed per (task, seed index): the pair shares it, tasks do not
+    per = runs.groupby(["task", "seed"])["run_seed"].agg(["nunique", "first"])
+    assert (per["nunique"] == 1).all() and per["first"].nunique() == len(per)
     doc = R.metrics_document()
     json.dumps(doc)
     assert doc["tests"]["d_best"]["n"] == n

@@ -35,6 +35,16 @@ from archlab.core.space import Categorical, Integer, Ordinal, Real, Space, Space
 from archlab.sweep.fingerprint import code_version
 
 
+def derive_seed(seed: int, label: str) -> int:
+    """A searcher seed derived from a seed index and a label (a task): ``SeedSequence([seed,
+    crc32(label)])``'s first word modulo 2**31. Runs with one seed index on different labels draw
+    independent streams (tasks that share a space would otherwise start from identical random
+    proposals and give correlated, not independent, samples); every method run on one label with
+    one index gets the same seed, so comparisons stay paired. Used by the lottery and marl studies."""
+    state = np.random.SeedSequence([int(seed), zlib.crc32(str(label).encode())]).generate_state(1)
+    return int(state[0] % 2**31)
+
+
 def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_plain)
 

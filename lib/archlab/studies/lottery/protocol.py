@@ -50,7 +50,7 @@ import pandas as pd
 
 from archlab.core.space import Integer, Space
 from archlab.sweep import Experiment, Store, SweepResult, run_sweep
-from archlab.sweep.plan import canonical_json, restrict, unique_draws
+from archlab.sweep.plan import canonical_json, derive_seed, restrict, unique_draws
 from archlab.sweep.store import CPU, ID_COLUMNS, OBJ
 
 CONDITIONS = ("default", "tuned", "draw")
@@ -246,8 +246,7 @@ def task_seed(task: Task, seed: int) -> int:
     seed for all of them, random search proposed the same configurations on every objective
     of a table, and the runs of those tasks were copies, not independent samples.) Every
     searcher on one task gets the same seed for one index, so comparisons stay paired."""
-    state = np.random.SeedSequence([int(seed), zlib.crc32(task.label.encode())]).generate_state(1)
-    return int(state[0] % 2**31)
+    return derive_seed(seed, task.label)
 
 
 def _experiment(ref: TaskRef, name: str, k: int, hp: dict, seed: int, P: Any) -> Experiment:

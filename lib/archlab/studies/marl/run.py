@@ -7,9 +7,12 @@ Protocol (params section ``marl``):
 * the reward both agents learn from, and the score we report, is the *normalized score*
   ``target_reward(metrics, optimum)`` = geometric mean over objective metrics of
   ``optimum_i / value_i`` (1 exactly at the optimum); regret = 1/score - 1 for one objective;
-* for each task and seed ``common.seed + seed_offset + k`` both searchers run ``steps``
-  evaluations (equal budgets, same seed: the pair); each run's best score, the normalized
-  area under its best-so-far curve (AUC) and the table rank of its best design are kept;
+* for each task and seed index ``k`` both searchers run ``steps`` evaluations with one searcher
+  seed (equal budgets, same seed: the pair), :func:`run_seed` = ``derive_seed(common.seed +
+  seed_offset + k, "<workload>:<objective>")``: derived per task, so the tasks of one table
+  (one space) draw independent streams and the bootstrap's and Wilcoxon's independence
+  assumptions hold; each run's best score, the normalized area under its best-so-far curve
+  (AUC) and the table rank of its best design are kept;
 * outcome = paired difference MARL - PPO per (task, seed); mean with a hierarchical-bootstrap
   CI (tasks, then seeds), a Wilcoxon signed-rank test and the minimum detectable effect
   (paired t, ``alpha``, ``power``) at that n;
@@ -40,6 +43,7 @@ from archlab.analysis.claims import Claim, Result
 from archlab.core import paths
 from archlab.problems import make_problem
 from archlab.problems.table import TableProblem
+from archlab.sweep.plan import derive_seed
 
 STUDY = "marl"
 COMMAND = "dvc repro marl"
@@ -57,6 +61,12 @@ def tasks(P: Any) -> list[tuple[str, str]]:
 
 def task_name(workload: str, objective: str) -> str:
     return f"{workload.split('/')[-1]}:{objective}"
+
+
+def run_seed(P: Any, C: Any, workload: str, objective: str, k: int) -> int:
+    """The searcher seed of seed index ``k`` on a task: the same for both methods (the pair),
+    different across tasks (independent streams; see :func:`archlab.sweep.plan.derive_seed`)."""
+    return derive_seed(C.seed + P.seed_offset + k, f"{workload}:{objective}")
 
 
 def exact_optimum(problem: Any, limit: int) -> dict[str, float]:
@@ -175,12 +185,12 @@ def run_all(P: Any, C: Any) -> pd.DataFrame:
     for (w, o), method, k in itertools.product(tasks(P), METHODS, range(P.seeds)):
         searcher = getattr(P, method)
         prob, opt = problem_for(P, w, o)
-        spec = {"P": pdict, "workload": w, "objective": o, "searcher": searcher, "seed": C.seed + P.seed_offset + k,
+        spec = {"P": pdict, "workload": w, "objective": o, "searcher": searcher, "seed": run_seed(P, C, w, o, k),
                 "steps": P.steps, "hp": hp_for(searcher, P.hp), "observe": P.observe}
         rid = _run_id(spec, code_version(searcher, P.problem), json.dumps(prob.describe(), sort_keys=True,
                                                                            default=str))
         row = {"task": task_name(w, o), "workload": w, "objective": o, "method": method, "searcher": searcher,
-               "seed": k, "steps": P.steps, "run_id": rid, "optimum": opt}
+               "seed": k, "run_seed": spec["seed"], "steps": P.steps, "run_id": rid, "optimum": opt}
         rows.append(row)
         f = cache / f"{rid}.json"
         if not f.is_file():
@@ -323,4 +333,4 @@ def run(P: Any, C: Any) -> Result:
     return R
 
 
-__all__ = ("run", "run_all", "paired", "compare", "verdict", "exact_optimum", "problem_for")
+__all__ = ("run", "run_all", "run_seed", "paired", "compare", "verdict", "exact_optimum", "problem_for")
