@@ -73,7 +73,7 @@ def test_measure_cpu_smoke(tmp_path):
     assert len(df) > 0 and df["power_w"].isna().all() and (df["sensor"] == "none").all()
     prov = json.loads((tmp_path / "cpu.provenance.json").read_text())
     assert prov["sensor"] == "none" and prov["configurations"] == len(df) and prov["pinned_core"] is not None
-    assert prov["command"].startswith("archlab gemm measure --backend cpu")
+    assert prov["command"].startswith("archlab gemm measure --backend cpu") and "dirty" in prov
     visits = pd.read_csv(tmp_path / "cpu.visits.csv")
     assert {"load_avg_1m", "steal_pct", "loaded", "pass"} <= set(visits.columns)
 
@@ -83,6 +83,14 @@ def test_measure_run_name_is_checked():
     assert res.exit_code != 0 and "cpu backend only" in res.output
     res = runner.invoke(cli.app, ["measure", "--backend", "cpu", "--run", "../x"])
     assert res.exit_code != 0 and "letters, digits" in res.output
+
+
+def test_measure_run_never_overwrites(tmp_path):
+    out = tmp_path / "run-x.csv"
+    out.write_text("kept\n")
+    res = runner.invoke(cli.app, ["measure", "--backend", "cpu", "--run", "run-x", "--smoke", "--out", str(out)])
+    assert res.exit_code != 0 and "run-x.csv exists" in res.output and "--force" in res.output
+    assert out.read_text() == "kept\n"
 
 
 def test_heldout_baselines_json(tmp_path):

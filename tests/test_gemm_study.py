@@ -49,6 +49,24 @@ def test_cpu_time_view():
     assert v["runtime_ms"].iloc[0] == 2.0 and v["gflops"].iloc[0] == pytest.approx(2 * 512 / 2e6)
 
 
+def test_cpu_run_pairs_must_differ():
+    with pytest.raises(ValueError, match="two different runs"):
+        GemmParams(cpu_runs=[("run-a", "run-a")])
+
+
+def test_pair_agreement_verdicts():
+    def summ(v, lo, hi):
+        return pd.DataFrame([{"model": "analytical-gbm", "metric": "median_ape", "value": v, "ci_low": lo,
+                              "ci_high": hi}])
+    s = {"a": summ(1.0, 0.9, 1.1), "b": summ(1.1, 1.0, 1.2), "c": summ(9.0, 8.0, 10.0)}
+    diff, ci = study._pair_diff(s, "a", "b")
+    assert diff == pytest.approx(0.1) and ci[0] < 0.1 < ci[1]
+    assert study._verdict_within(ci, 2.0) == "supported"
+    assert study._verdict_within(study._pair_diff(s, "a", "c")[1], 2.0) == "not supported"
+    assert study._verdict_within((1.5, 2.5), 2.0) == "inconclusive"
+    assert study._verdict_within(None, 2.0) == "inconclusive"
+
+
 def test_smoke_run_claims_tables_figures():
     P = params.load_section("gemm", smoke=True)
     C = params.load_section("common")
@@ -68,8 +86,14 @@ def test_smoke_run_claims_tables_figures():
         assert c.verdict in VERDICTS and c.command and c.rule
         if c.ci is not None:
             assert c.ci[0] <= c.ci[1]
-    if R.metrics["cpu_runs_found"]:
-        assert "cpu_runs" in R.tables and "cpu_runs_agree" in ids
+    found = set(R.metrics["cpu_runs_found"])
+    for a, b in P.cpu_runs:
+        if {a, b} <= found:
+            assert f"cpu_runs_agree_{a}_{b}" in ids
+    for name in found:
+        assert {f"cpu_heldout_error_{name}", f"cpu_ml_beats_best_baseline_{name}"} <= ids
+    if found:
+        assert set(R.tables["cpu_runs"]["run"]) == found and set(R.tables["cpu_heldout"]["run"]) == found
     assert "cpu_now_rows" in R.metrics  # the in-stage measurement ran
     doc = R.metrics_document()
     assert len(doc["claims"]) == len(R.claims)

@@ -56,6 +56,7 @@ def measure(
     reference: bool = typer.Option(False, "--reference",
                                    help="write the GPU reference dataset under data/gemm/reference/"),
     sensor: str | None = typer.Option(None, "--sensor", help="override params: none, nvml, rapl, auto"),
+    force: bool = typer.Option(False, "--force", help="overwrite an existing --run or --reference dataset"),
 ) -> None:
     """Run a measurement sweep of params.yaml's gemm section and write a tidy dataset."""
     import subprocess
@@ -79,13 +80,19 @@ def measure(
         folder = paths.data_dir("gemm") / ("reference" if reference else "")
     folder.mkdir(parents=True, exist_ok=True)
     out = out or folder / f"{run or backend}.csv"
+    if (run is not None or reference) and out.exists() and not force:
+        fail(f"{out.name} exists in {out.parent.name}/ (a committed measurement); "
+             "pick another --run name or pass --force")
     command = (f"archlab gemm measure --backend {backend}" + (f" --run {run}" if run else "")
                + (" --reference" if reference else "") + (" --smoke" if smoke else ""))
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                 cwd=paths.root()).stdout.strip() or None
+        # uncommitted changes to the code or params the measurement depends on
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "lib", "params.yaml"],
+                                    capture_output=True, text=True, cwd=paths.root()).stdout.strip())
     except OSError:
-        commit = None
+        commit, dirty = None, None
     try:
         if backend == "cpu":
             from archlab.studies.gemm import measure as gm
@@ -95,7 +102,8 @@ def measure(
             n = len(gm.configs(s, C.seed, include))
             typer.echo(f"cpu harness: {n} configurations x {s.passes} passes", err=True)
             m = gm.run_cpu(s, C.seed, out, include=include, sensor=sensor,
-                           provenance={"command": command, "commit": commit, "params": params.as_dict(s)})
+                           provenance={"command": command, "commit": commit, "dirty": dirty,
+                                       "params": params.as_dict(s)})
             typer.echo(f"wrote {out} ({len(m.rows)} rows, {len(m.visits)} visits; pinned to core {m.core}; "
                        f"visits under load: {int(m.visits['loaded'].sum())})")
             return
@@ -109,7 +117,7 @@ def measure(
     except (ValueError, RuntimeError, sensors.SensorUnavailable) as e:
         fail(str(e))
     schema.save(df, out)
-    prov |= {"command": command, "commit": commit, "rows": len(df), "params": params.as_dict(P.cuda)}
+    prov |= {"command": command, "commit": commit, "dirty": dirty, "rows": len(df), "params": params.as_dict(P.cuda)}
     Path(str(out) + ".provenance.json").write_text(json.dumps(prov, indent=2, default=str) + "\n")
     typer.echo(f"wrote {out} ({len(df)} rows)")
 

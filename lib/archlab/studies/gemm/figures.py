@@ -145,24 +145,26 @@ def roofline(df: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def cpu_runs(runs: dict) -> plt.Figure:
-    """Two harness runs of one commit: runtime of each configuration, run b vs run a, and the
-    per-visit load over time."""
-    names = list(runs)
+def cpu_runs(runs: dict, pairs: list[tuple[str, str]]) -> plt.Figure:
+    """Harness runs: each pair's runtimes of the same configurations (second run vs first),
+    and the 1-minute load average per visit of every run."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    if len(names) >= 2:
-        a, b = runs[names[0]][0], runs[names[1]][0]
-        key = ["kernel", "dtype", "tile_m", "M", "N", "K"]
-        j = a.merge(b, on=key, suffixes=("_a", "_b"))
-        axes[0].loglog(j["runtime_ms_a"], j["runtime_ms_b"], "o", ms=3, alpha=0.6)
-        lo, hi = float(j["runtime_ms_a"].min()) / 1.5, float(j["runtime_ms_a"].max()) * 1.5
+    key = ["kernel", "dtype", "tile_m", "M", "N", "K"]
+    lo, hi = np.inf, 0.0
+    colour = {n: f"C{i}" for i, n in enumerate(runs)}  # a pair takes its second run's colour
+    for a, b in pairs:
+        j = runs[a][0].merge(runs[b][0], on=key, suffixes=("_a", "_b"))
+        axes[0].loglog(j["runtime_ms_a"], j["runtime_ms_b"], "o", ms=3, alpha=0.6, color=colour[b],
+                       label=f"{b} vs {a}")
+        lo, hi = min(lo, float(j["runtime_ms_a"].min()) / 1.5), max(hi, float(j["runtime_ms_a"].max()) * 1.5)
+    if pairs:
         axes[0].plot([lo, hi], [lo, hi], "k--", lw=1)
-        axes[0].set(xlabel=f"{names[0]} runtime ms", ylabel=f"{names[1]} runtime ms", title="same configurations")
-    for i, n in enumerate(names):
-        v = runs[n][1]
+        axes[0].legend(fontsize=8)
+    axes[0].set(xlabel="first run: runtime ms", ylabel="second run: runtime ms", title="same configurations")
+    for n, (_, v) in runs.items():
         if v is not None and len(v):
             t = pd.to_datetime(v["timestamp"], utc=True)
-            axes[1].plot((t - t.min()).dt.total_seconds(), v["load_avg_1m"], ".", ms=2, color=f"C{i}", label=n)
+            axes[1].plot((t - t.min()).dt.total_seconds(), v["load_avg_1m"], ".", ms=2, color=colour[n], label=n)
     axes[1].set(xlabel="seconds into the run", ylabel="1-min load average (2 cores)", title="load per visit")
     axes[1].legend(fontsize=8)
     fig.tight_layout()

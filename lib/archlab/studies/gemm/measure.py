@@ -50,6 +50,12 @@ def run_cpu(s: CpuSweep, seed: int, out_csv: Path, include=(), sensor: str | Non
     return m
 
 
+def provenance(path: Path) -> dict:
+    """The provenance record written beside a run (empty when absent)."""
+    p = Path(path).with_suffix(".provenance.json")
+    return json.loads(p.read_text()) if p.is_file() else {}
+
+
 def load_run(path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """(rows, visit log or None) of a written run."""
     rows = schema.load(path)

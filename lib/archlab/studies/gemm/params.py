@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from archlab.core.params import Section
 
@@ -97,8 +97,8 @@ class Rules(Section):
     reproduce_tol: float = Field(0.03, ge=0, description="reproduced when our random-split R^2 >= paper - tol")
     heldout_r2_min: float = Field(0.9, description="'predicts held-out shapes': log-runtime R^2 CI above this")
     margin_metric: Literal["median_ape", "p90_ape", "r2_log"] = "median_ape"
-    cpu_goal_ape: float = Field(10.0, gt=0, description="CPU goal: held-out median error <= this (%) in both runs")
-    cpu_goal_agree: float = Field(2.0, gt=0, description="... and the two runs agree within this (points)")
+    cpu_goal_ape: float = Field(10.0, gt=0, description="CPU goal: held-out median error <= this (%) in each run")
+    cpu_goal_agree: float = Field(2.0, gt=0, description="... and the two runs of a pair agree within this (points)")
 
 
 class GemmParams(Section):
@@ -117,7 +117,10 @@ class GemmParams(Section):
         [(128, 512, 256), (512, 64, 1024), (1024, 256, 128), (256, 1024, 512)],
         description="CPU final test shapes (must be in the measured grid)")
     measure_cpu: bool = Field(True, description="measure a small CPU sweep inside the stage (cpu)")
-    cpu_runs: list[str] = Field(["run-a", "run-b"], description="committed full harness runs, data/gemm/cpu_runs/<name>.csv")
+    cpu_runs: list[tuple[str, str]] = Field(
+        [("run-a", "run-b"), ("run-c", "run-d")],
+        description="pairs of committed full harness runs of one harness (data/gemm/cpu_runs/<name>.csv); "
+                    "every run is scored, every pair judged for agreement")
     baseline_tile: int = Field(16, ge=1, description="tile the speedups are measured against")
     contamination: Contamination = Contamination()
     cpu: CpuSweep = CpuSweep()
@@ -125,3 +128,11 @@ class GemmParams(Section):
     cuda: CudaSweep = CudaSweep()
     model: ModelParams = ModelParams()
     rules: Rules = Rules()
+
+    @field_validator("cpu_runs")
+    @classmethod
+    def _distinct_runs(cls, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        for a, b in pairs:
+            if a == b:
+                raise ValueError(f"a pair compares two different runs; got [{a}, {b}]")
+        return pairs

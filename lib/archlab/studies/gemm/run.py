@@ -293,46 +293,34 @@ def cpu_section(R: Result, P: GemmParams, seed: int) -> None:
         if schema.shape_key(d).nunique() >= 3:
             _, s = evaluate_dataset(d, P, seed, CPU_WAVE_GROUPS, shuffles=min(P.model.shuffles, 3))
             R.tables["cpu_now_heldout"] = s.round(4)
-    runs: dict[str, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
-    for name in P.cpu_runs:
-        p = cpu_run_path(name)
-        if p.is_file():
-            runs[name] = gm.load_run(p)
+    names = list(dict.fromkeys(n for pair in P.cpu_runs for n in pair))
+    runs = {n: gm.load_run(cpu_run_path(n)) for n in names if cpu_run_path(n).is_file()}
     R.metrics["cpu_runs_found"] = sorted(runs)
     if not runs:
         return
-    loads, summaries, cvs, ct_summaries = [], {}, {}, {}
+    loads, summaries, ct_summaries, heldout = [], {}, {}, []
     for name, (rows, visits) in runs.items():
         dev, sealed = evaluation.split_final(rows, P.cpu_test_shapes)
-        cv, s = evaluate_dataset(dev, P, seed, CPU_WAVE_GROUPS)
+        _, s = evaluate_dataset(dev, P, seed, CPU_WAVE_GROUPS)
         # secondary view (added after run-a was seen): thread CPU time instead of wall time
         _, ct_summaries[name] = evaluate_dataset(cpu_time_view(dev), P, seed, CPU_WAVE_GROUPS)
-        R.tables[f"cpu_{name}_heldout_cpu_time"] = ct_summaries[name].round(4)
         fsum, _ = evaluation.final_test(dev, sealed, _facs(P, seed, wave_groups=CPU_WAVE_GROUPS),
                                         n_resamples=P.model.bootstrap, seed=seed)
-        summaries[name], cvs[name] = s, cv
-        R.tables[f"cpu_{name}_heldout"] = s.round(4)
+        summaries[name] = s
+        heldout += [s.assign(run=name, view="wall clock"), ct_summaries[name].assign(run=name, view="thread CPU time")]
         R.tables[f"cpu_{name}_final_test"] = fsum.round(4)
-        v = visits if visits is not None else pd.DataFrame()
-        loads.append({"run": name, "rows": len(rows), "first": rows["timestamp"].min(),
-                      "visits": len(v), "visits under load %": 100 * float(v["loaded"].mean()) if len(v) else None,
-                      "load avg 1m (median)": float(rows["load_avg_1m"].median()),
-                      "host busy % (median)": float(rows["host_busy_pct"].median()),
-                      "steal % (median)": float(rows["steal_pct"].median()),
-                      "preempted samples %": 100 * float(rows["preempted_samples"].sum() / rows["samples"].sum()),
-                      "rows re-measured": int((rows["remeasured"] > 0).sum()),
-                      "noise floor: median pass1-vs-pass2 %": float(rows["noise_pct"].median()),
-                      "held-out median error % (GBM)": _get(s, "analytical-gbm", "median_ape").get("value"),
-                      "held-out median error % (GBM, CPU-time view)":
-                          _get(ct_summaries[name], "analytical-gbm", "median_ape").get("value"),
-                      "final-test median error % (GBM)": _get(fsum, "analytical-gbm", "median_ape").get("value")})
+        loads.append(_run_row(name, rows, visits, s, ct_summaries[name], fsum))
     R.tables["cpu_runs"] = pd.DataFrame(loads).round(3)
-    R.figures["cpu_runs"] = figures.save(figures.cpu_runs(runs), "cpu_runs")
+    h = pd.concat(heldout, ignore_index=True)
+    R.tables["cpu_heldout"] = h[["run", "view"] + [c for c in h.columns if c not in ("run", "view")]].round(4)
+    pairs = [(a, b) for a, b in P.cpu_runs if a in runs and b in runs]
+    R.figures["cpu_runs"] = figures.save(figures.cpu_runs(runs, pairs), "cpu_runs")
     R.figures["cpu_roofline"] = figures.save(figures.roofline(next(iter(runs.values()))[0]), "cpu_roofline")
-    _cpu_claims(R, P, summaries, "", "wall-clock runtime (min of samples): the harness's stated measure")
-    _cpu_claims(R, P, ct_summaries, "_cpu_time",
-                "secondary view added after run-a was seen: thread CPU time (min of samples), which "
-                "excludes the time the pinned thread waited for its core")
+    _cpu_claims(R, P, summaries, pairs)
+    R.tables["cpu_pairs"] = pd.DataFrame(
+        [_pair_row(P, a, b, summaries, "wall clock") for a, b in pairs]
+        + [_pair_row(P, a, b, ct_summaries, "thread CPU time (secondary, added after run-a was seen)")
+           for a, b in pairs]).round(3)
 
 
 def cpu_time_view(d: pd.DataFrame) -> pd.DataFrame:
@@ -344,44 +332,94 @@ def cpu_time_view(d: pd.DataFrame) -> pd.DataFrame:
     return d.reset_index(drop=True)
 
 
-def _cpu_claims(R: Result, P: GemmParams, summaries: dict, suffix: str, what: str) -> None:
+def _run_row(name: str, rows: pd.DataFrame, visits: pd.DataFrame | None, s: pd.DataFrame, ct: pd.DataFrame,
+             fsum: pd.DataFrame) -> dict:
+    """One run's line of the load table: when, which commit, the load it saw, its noise floor and errors."""
+    v = visits if visits is not None else pd.DataFrame()
+    prov = gm.provenance(cpu_run_path(name))
+    return {"run": name, "commit": str(prov.get("commit") or "")[:7], "rows": len(rows),
+            "first": rows["timestamp"].min(),
+            "visits": len(v), "visits under load %": 100 * float(v["loaded"].mean()) if len(v) else None,
+            "load avg 1m (median)": float(rows["load_avg_1m"].median()),
+            "host busy % (median)": float(rows["host_busy_pct"].median()),
+            "steal % (median)": float(rows["steal_pct"].median()),
+            "preempted samples %": 100 * float(rows["preempted_samples"].sum() / rows["samples"].sum()),
+            "rows re-measured": int((rows["remeasured"] > 0).sum()),
+            "noise floor: median pass1-vs-pass2 %": float(rows["noise_pct"].median()),
+            "held-out median error % (GBM)": _get(s, "analytical-gbm", "median_ape").get("value"),
+            "best baseline": _best_baseline(s),
+            "margin over it (points)": _margin(s, "median_ape").get("value"),
+            "held-out median error % (GBM, CPU-time view)": _get(ct, "analytical-gbm", "median_ape").get("value"),
+            "final-test median error % (GBM)": _get(fsum, "analytical-gbm", "median_ape").get("value")}
+
+
+def _best_baseline(summary: pd.DataFrame) -> str:
+    r = _margin(summary, "median_ape")
+    return str(r.get("model", "")).removeprefix("margin over ")
+
+
+def _pair_diff(summaries: dict, a: str, b: str) -> tuple[float, tuple[float, float] | None]:
+    """Difference b − a of held-out median error and its CI from the two independent runs'
+    bootstrap half-widths."""
+    va = _get(summaries[a], "analytical-gbm", "median_ape")
+    vb = _get(summaries[b], "analytical-gbm", "median_ape")
+    diff = float(vb.get("value", np.nan) - va.get("value", np.nan))
+    ha = (va.get("ci_high", np.nan) - va.get("ci_low", np.nan)) / 2
+    hb = (vb.get("ci_high", np.nan) - vb.get("ci_low", np.nan)) / 2
+    h = float(np.hypot(ha, hb))
+    return diff, ((diff - h, diff + h) if np.isfinite(h) else None)
+
+
+def _verdict_within(ci: tuple[float, float] | None, bound: float) -> str:
+    """Supported when the CI lies inside ±bound, not supported when it lies entirely outside."""
+    if ci is None:
+        return "inconclusive"
+    if -bound <= ci[0] and ci[1] <= bound:
+        return "supported"
+    if ci[0] > bound or ci[1] < -bound:
+        return "not supported"
+    return "inconclusive"
+
+
+def _pair_row(P: GemmParams, a: str, b: str, summaries: dict, view: str) -> dict:
+    diff, ci = _pair_diff(summaries, a, b)
+    return {"pair": f"{b} − {a}", "view": view, "difference (points)": diff,
+            "ci_low": ci[0] if ci else None, "ci_high": ci[1] if ci else None,
+            "verdict": _verdict_within(ci, P.rules.cpu_goal_agree)}
+
+
+def _cpu_claims(R: Result, P: GemmParams, summaries: dict, pairs: list[tuple[str, str]]) -> None:
+    """Per run: the error goal and the margin over the best baseline; per pair: agreement."""
     goal, agree = P.rules.cpu_goal_ape, P.rules.cpu_goal_agree
-    label = " (CPU-time view)" if suffix else ""
+    fig = paths.relative(R.figures["cpu_runs"])
     for name, s in summaries.items():
         r = _get(s, "analytical-gbm", "median_ape")
+        n = int(r.get("n_shapes", 0)) or None
+        note = f"wall-clock runtime (min of samples); rows {int(r.get('n_rows', 0))}; {P.model.shuffles} shuffles"
+        cmd = CPU_RUN_COMMAND.replace("NAME", name)
         R.claims.append(Claim(
-            id=f"cpu_heldout_error_{name}{suffix}",
-            claim=f"CPU {name}{label}: held-out-shape median runtime error ≤ {goal:g}%",
-            paper=f"goal ≤ {goal:g}%", value=r.get("value"), ci=_ci(r), n=int(r.get("n_shapes", 0)) or None,
+            id=f"cpu_heldout_error_{name}", claim=f"CPU {name}: held-out-shape median runtime error ≤ {goal:g}%",
+            paper=f"goal ≤ {goal:g}%", value=r.get("value"), ci=_ci(r), n=n,
             verdict=verdict_at_most(_ci(r), goal), rule=f"supported when the 95% CI is ≤ {goal:g}%",
-            figure=paths.relative(R.figures["cpu_runs"]), command=CPU_RUN_COMMAND.replace("NAME", name),
-            unit="%", note=f"{what}; rows {int(r.get('n_rows', 0))}; {P.model.shuffles} shuffles"))
-    if len(summaries) >= 2:
-        (na, sa), (nb, sb) = list(summaries.items())[:2]
-        va = _get(sa, "analytical-gbm", "median_ape")
-        vb = _get(sb, "analytical-gbm", "median_ape")
-        diff = vb.get("value", np.nan) - va.get("value", np.nan)
-        # the CIs of two independent runs: the difference's CI by combining their half-widths
-        ha = (va.get("ci_high", np.nan) - va.get("ci_low", np.nan)) / 2
-        hb = (vb.get("ci_high", np.nan) - vb.get("ci_low", np.nan)) / 2
-        h = float(np.hypot(ha, hb))
-        ci = (diff - h, diff + h) if np.isfinite(h) else None
-        if ci is None:
-            verdict = "inconclusive"
-        elif -agree <= ci[0] and ci[1] <= agree:
-            verdict = "supported"
-        elif ci[0] > agree or ci[1] < -agree:
-            verdict = "not supported"
-        else:
-            verdict = "inconclusive"
+            figure=fig, command=cmd, unit="%", note=note))
+        m = _margin(s, "median_ape")
         R.claims.append(Claim(
-            id=f"cpu_runs_agree{suffix}",
-            claim=f"two CPU runs of one commit agree within {agree:g} points of held-out median error{label}",
-            paper=f"goal |Δ| ≤ {agree:g} points", value=float(diff), ci=ci, n=2, verdict=verdict,
+            id=f"cpu_ml_beats_best_baseline_{name}",
+            claim=f"CPU {name}: the analytical-GBM model's held-out median error is below the best baseline's "
+                  f"({_best_baseline(s)})",
+            paper="margin > 0", value=m.get("value"), ci=_ci(m), n=n, verdict=_verdict_margin(_ci(m)),
+            rule="supported when the 95% CI of the margin (baseline − model, points) is > 0",
+            figure=fig, command=cmd, unit="points", note=note))
+    for a, b in pairs:
+        diff, ci = _pair_diff(summaries, a, b)
+        R.claims.append(Claim(
+            id=f"cpu_runs_agree_{a}_{b}",
+            claim=f"two CPU runs of one harness ({a}, {b}) agree within {agree:g} points of held-out median error",
+            paper=f"goal |Δ| ≤ {agree:g} points", value=diff, ci=ci, n=2, verdict=_verdict_within(ci, agree),
             rule=f"supported when the CI of the difference lies within ±{agree:g}; not supported when it lies outside",
-            figure=paths.relative(R.figures["cpu_runs"]), command=CPU_RUN_COMMAND, unit="points",
-            note=f"{what}; {nb} − {na}; CI from the two runs' bootstrap half-widths (independent runs)"))
-        R.metrics[f"cpu_runs_diff_points{suffix}"] = float(diff)
+            figure=fig, command=CPU_RUN_COMMAND, unit="points",
+            note=f"wall-clock runtime; {b} − {a}; CI from the two runs' bootstrap half-widths (independent runs)"))
+        R.metrics[f"cpu_runs_diff_points_{a}_{b}"] = diff
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -402,7 +440,7 @@ FIGURES = ("contamination", "per_shape_error", "extrapolation", "pred_vs_measure
            "cpu_roofline")
 TABLES = ("gpperf_sensitivity", "gpperf_protocol", "gpperf_heldout", "gpperf_gbm_hyperparameters",
           "gpperf_extrapolation", "gpperf_extrapolation_pooled", "gpperf_final_test", "gpperf_power_heldout",
-          "cpu_runs", "cpu_run-a_heldout", "cpu_run-a_heldout_cpu_time")
+          "cpu_runs", "cpu_heldout", "cpu_pairs")
 
 
 def _placeholders(R: Result) -> None:
