@@ -23,7 +23,8 @@ class MarlParams(Section):
     observe: list[str] | None = Field(
         None, description="metrics the agents observe (told); null = every metric of the problem")
     steps: int = Field(10_000, ge=10, le=10_000_000, description="environment steps (evaluations) per run")
-    seeds: int = Field(5, ge=1, le=1000, description="paired seeds per task: common.seed + seed_offset + 0..")
+    seeds: int = Field(5, ge=1, le=1000, description="paired seeds per task: indices common.seed + seed_offset "
+                       "+ 0.., each turned into a per-task searcher seed (sweep.plan.derive_seed)")
     seed_offset: int = Field(900, ge=0)
     curve_points: int = Field(100, ge=2, le=100_000, description="points kept of each best-so-far curve")
     enumerate_limit: int = Field(300_000, ge=1, description="non-table problems: enumerate the space up to this")
