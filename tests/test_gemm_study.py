@@ -82,6 +82,8 @@ def test_smoke_run_claims_tables_figures():
         assert (h["n_rows"] == R.metrics["gpperf_dev_rows"]).all()  # every development row is scored
         s = R.tables["gpperf_sensitivity"]
         assert s["stated rule"].sum() == 1 and s["busy_pct"].isna().sum() == 1  # the rule and 'no rule'
+    if ids:
+        assert R.claims[0].id == study.HEADLINE or study.HEADLINE not in ids
     for c in R.claims:
         assert c.verdict in VERDICTS and c.command and c.rule
         if c.ci is not None:
