@@ -6,7 +6,7 @@ import pytest
 import torch
 from archlab.cli import _mount_groups, app
 from archlab.ondevice.arch import MODELS, arch
-from archlab.ondevice.memory import extra_memory, measure_step, schedule_peak, train_macs
+from archlab.ondevice.memory import extra_memory, measure_step, schedule_peak, step_peak_kib, train_macs
 from archlab.ondevice.nets import Net, kept_channels
 from archlab.ondevice.sparse import Scheme, apply_scheme, bias_only, full
 from typer.testing import CliRunner
@@ -82,3 +82,16 @@ def test_cli_rejects_invalid_schemes(args, msg):
     r = runner.invoke(app, ["odt", "memory", *args])
     assert r.exit_code != 0
     assert msg in r.output
+
+
+def test_input_image_as_a_live_buffer():
+    a = arch("mbv2-w0.35", resolution=128)
+    s = Scheme(0)
+    resident = schedule_peak(a, s)["peak_B"] / 1024 + 3 * 128 * 128 / 1024  # the first edition's accounting
+    assert resident == pytest.approx(288.0)
+    # live: the 48 KiB int8 image is freed after conv 0; the peak is pw1 -> dw at 64x64 (192 + 48 KiB)
+    assert step_peak_kib(a, s) == pytest.approx(240.0)
+    assert schedule_peak(a, s, input_live=True)["peak_B"] / 1024 == pytest.approx(240.0)
+    # a scheme whose backward pass reaches the 64x64 stage: live accounting is never above resident
+    s51 = bias_only(a)
+    assert 256 < step_peak_kib(a, s51) <= schedule_peak(a, s51)["peak_B"] / 1024 + 48

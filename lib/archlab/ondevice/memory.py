@@ -124,9 +124,14 @@ class _Pool:
 
 
 def schedule_peak(a: Arch, scheme: Scheme, engine: Engine = "tte", batch: int = 1, n_classes: int = 10,
-                  grad_bytes: int = 4) -> dict:
-    """Peak memory (bytes, over the resting weights and input) of one training step.
+                  grad_bytes: int = 4, input_live: bool = False) -> dict:
+    """Peak memory (bytes, over the resting weights) of one training step.
 
+    ``input_live=False``: the input image is not counted (callers add it for the whole step).
+    ``input_live=True``: the input image (int8 for ``tte``, fp32 for ``framework``) is a buffer
+    like every activation: live from the start of the step to its last use in the forward pass
+    (conv 0), after which its memory is reused; where conv 0's weight trains, the engine's saved
+    int8 copy of it is counted as for every other trained conv.
     Returns ``{"peak_B", "forward_peak_B", "saved_B", "param_grad_B"}``. See the module
     docstring for what each engine keeps.
     """
@@ -149,6 +154,8 @@ def schedule_peak(a: Arch, scheme: Scheme, engine: Engine = "tte", batch: int = 
         for t in op.inputs:
             last_use[t] = k
     pool = _Pool()
+    if input_live:
+        pool.alloc("x", sizes["x"] * act_b * batch)
     saved: dict[int, list[str]] = {}
     for k, op in enumerate(ops):
         pool.alloc(op.out, sizes[op.out] * act_b * batch)
@@ -157,7 +164,7 @@ def schedule_peak(a: Arch, scheme: Scheme, engine: Engine = "tte", batch: int = 
             keep_here = _saves(op, k, first_train, fw, ratio, trains_b, sizes, batch, pool)
         saved[k] = keep_here
         for t in op.inputs:
-            if last_use[t] == k and t != "x":
+            if last_use[t] == k and (t != "x" or input_live):
                 pool.release(t)
     forward_peak = pool.peak
     saved_bytes = sum(pool.bytes[n] for names in saved.values() for n in set(names) if n in pool.bytes)
@@ -253,6 +260,12 @@ def _param_grad_bytes(op: _Op, ratio: dict, trains_b: set, n_classes: int, feat:
             keep = kept_channels(c, ratio[c.index])
         out += 4.0 * _weight_copy_elems(c, keep)
     return out
+
+
+def step_peak_kib(a: Arch, scheme: Scheme, engine: Engine = "tte") -> float:
+    """Modelled peak SRAM (KiB) of one training step (batch 1) of ``scheme`` on ``a``, the input
+    image included as a live buffer (:func:`schedule_peak` with ``input_live=True``)."""
+    return schedule_peak(a, scheme, engine, input_live=True)["peak_B"] / KIB
 
 
 # ---- measurement in PyTorch -----------------------------------------------------------------

@@ -33,6 +33,10 @@ class SchemeError(ValueError):
     """An invalid sparse-update scheme (the message names the offending value)."""
 
 
+class NoFeasibleScheme(ValueError):
+    """No scheme of a search space satisfies the memory constraints (the message names them)."""
+
+
 @dataclass(frozen=True)
 class Scheme:
     n_bias: int
@@ -160,11 +164,14 @@ def contributions(a: Arch, train_eval: Callable[[Scheme], float], bias_depths: S
 
 def evolve(a: Arch, contrib: Contributions, memory_kb: Callable[[Scheme], float], budget_kb: float,
            seed: int = 0, population: int = 40, generations: int = 60, max_layers: int = 6,
-           mutate_p: float = 0.5) -> tuple[Scheme, float]:
+           mutate_p: float = 0.5, feasible: Callable[[Scheme], bool] | None = None) -> tuple[Scheme, float]:
     """Evolutionary search for the scheme with the highest predicted gain within ``budget_kb``.
 
     Genes: bias depth (from the measured depths) and up to ``max_layers`` (layer, ratio)
-    pairs from the measured candidates. Returns (best scheme, predicted gain).
+    pairs from the measured candidates. ``feasible`` is a further constraint (e.g. a peak-SRAM
+    budget): a scheme over ``budget_kb`` or not ``feasible`` is never returned. Returns (best
+    scheme, predicted gain); raises :class:`NoFeasibleScheme` if no feasible scheme was found
+    (the classifier-only scheme is always in the first population).
     """
     rng = np.random.default_rng(seed)
     depths = sorted(contrib.bias)
@@ -178,8 +185,11 @@ def evolve(a: Arch, contrib: Contributions, memory_kb: Callable[[Scheme], float]
         ws = sorted(genes)
         return Scheme(depth, tuple(ws), tuple(genes[i] for i in ws))
 
+    def ok(s: Scheme) -> bool:
+        return memory_kb(s) <= budget_kb and (feasible is None or feasible(s))
+
     def fitness(s: Scheme) -> float:
-        return contrib.predict(s) if memory_kb(s) <= budget_kb else -1e9 - memory_kb(s)
+        return contrib.predict(s) if ok(s) else -1e9 - memory_kb(s)
 
     def random_scheme() -> Scheme:
         k = int(rng.integers(0, min(max_layers, len(layers)) + 1))
@@ -220,4 +230,7 @@ def evolve(a: Arch, contrib: Contributions, memory_kb: Callable[[Scheme], float]
             children.append(mutate(crossover(parents[p], parents[q])))
         pop = parents + children
     best = max(pop, key=lambda s: (fitness(s), s.label()))
+    if not ok(best):
+        raise NoFeasibleScheme(f"no feasible scheme found: even {best.label()} ({memory_kb(best):.1f} KiB) "
+                               f"breaks the analytic budget of {budget_kb:.1f} KiB or the further constraint")
     return best, contrib.predict(best)

@@ -32,7 +32,7 @@ from archlab.core import paths
 from archlab.ondevice import sparse
 from archlab.ondevice.arch import MODELS, Arch, arch
 from archlab.ondevice.data import Splits, splits, transfer_tasks
-from archlab.ondevice.memory import extra_memory, measure_step, schedule_peak, train_macs
+from archlab.ondevice.memory import extra_memory, measure_step, schedule_peak, step_peak_kib, train_macs
 from archlab.ondevice.nets import Net
 from archlab.ondevice.qas import layer_ratios, qas_scales
 from archlab.ondevice.quant import quantize
@@ -253,6 +253,25 @@ def scheme_memory(ctx: Ctx, s: Scheme, deploy: bool = False) -> float:
     return extra_memory(ctx.deploy_arch if deploy else ctx.train_arch, s)["extra_memory_kb"]
 
 
+_PEAK_CACHE: dict[tuple, float] = {}
+
+
+def scheme_peak(ctx: Ctx, s: Scheme) -> float:
+    """Modelled peak SRAM (KiB) of one int8 training step of ``s`` on the full 128x128 model, input
+    image included (:func:`~archlab.ondevice.memory.step_peak_kib`): what the search constrains."""
+    a = ctx.deploy_arch
+    key = (a.name, a.resolution, a.n_convs, s)
+    if key not in _PEAK_CACHE:
+        _PEAK_CACHE[key] = step_peak_kib(a, s)
+    return _PEAK_CACHE[key]
+
+
+def feasible(ctx: Ctx, s: Scheme) -> bool:
+    """Whether ``s`` meets ``odt.sparse.peak_budget_kib`` (always, when it is null)."""
+    pb = ctx.P.sparse.peak_budget_kib
+    return pb is None or scheme_peak(ctx, s) <= pb + 1e-9
+
+
 def _depths(ctx: Ctx) -> list[int]:
     return sorted({0, *ctx.P.sparse.bias_depths})
 
@@ -294,15 +313,41 @@ def random_schemes(ctx: Ctx, k: int, rng: np.random.Generator) -> list[Scheme]:
     return sorted(out.values(), key=lambda s: s.label())
 
 
-def best_in_budget(ctx: Ctx, contrib: sparse.Contributions, space: list[Scheme] | None, budget_kb: float) -> Scheme:
-    """The scheme of highest predicted gain within ``budget_kb``: exhaustive over ``space`` when
-    given (small spaces), evolutionary search otherwise; ties -> less memory."""
+def best_in_budget(ctx: Ctx, contrib: sparse.Contributions, space: list[Scheme] | None, budget_kb: float,
+                   constrained: bool = True) -> Scheme:
+    """The scheme of highest predicted gain within the analytic budget ``budget_kb`` and (when
+    ``constrained``) within ``odt.sparse.peak_budget_kib`` of modelled peak SRAM at 128x128:
+    exhaustive over ``space`` when given (small spaces), evolutionary search otherwise; ties -> less
+    memory. Raises :class:`~archlab.ondevice.sparse.NoFeasibleScheme` when no scheme is feasible."""
     sp = ctx.P.sparse
+    pb = sp.peak_budget_kib if constrained else None
+
+    def ok_peak(s: Scheme) -> bool:
+        return pb is None or feasible(ctx, s)
+
+    def none_feasible(cands: list[Scheme]) -> sparse.NoFeasibleScheme:
+        low = min(cands, key=lambda s: (scheme_peak(ctx, s), s.label()))
+        return sparse.NoFeasibleScheme(
+            f"no scheme of the space meets odt.sparse.peak_budget_kib={pb:g} KiB within the analytic budget "
+            f"{budget_kb:.1f} KiB: the lowest modelled peak is {scheme_peak(ctx, low):.1f} KiB ({low.label()}); "
+            "raise odt.sparse.peak_budget_kib or set it to null (unconstrained)")
+
     if space is not None:
-        ok = [s for s in space if scheme_memory(ctx, s) <= budget_kb + 1e-9]
+        ok = [s for s in space if scheme_memory(ctx, s) <= budget_kb + 1e-9 and ok_peak(s)]
+        if not ok:
+            raise none_feasible(space)
         return max(ok, key=lambda s: (round(contrib.predict(s), 9), -scheme_memory(ctx, s), s.label()))
-    return sparse.evolve(ctx.train_arch, contrib, lambda s: scheme_memory(ctx, s), budget_kb, seed=ctx.seed,
-                         population=sp.population, generations=sp.generations, max_layers=sp.max_layers)[0]
+    try:
+        return sparse.evolve(ctx.train_arch, contrib, lambda s: scheme_memory(ctx, s), budget_kb, seed=ctx.seed,
+                             population=sp.population, generations=sp.generations, max_layers=sp.max_layers,
+                             feasible=ok_peak if pb is not None else None)[0]
+    except sparse.NoFeasibleScheme:
+        raise none_feasible([sparse.classifier_only()]) from None
+
+
+def count_feasible(ctx: Ctx, space: list[Scheme]) -> int:
+    """Schemes of ``space`` within ``odt.sparse.peak_budget_kib`` (all of them when it is null)."""
+    return sum(feasible(ctx, s) for s in space)
 
 
 def sparse_select(ctx: Ctx) -> dict:
@@ -325,21 +370,28 @@ def sparse_select(ctx: Ctx) -> dict:
     space = scheme_space(ctx) if size <= sp.max_enumerate else None
     budgets = {k: scheme_memory(ctx, sparse.last_k(a, k)) for k in sp.last_k}
     searched = {k: best_in_budget(ctx, contrib, space, b) for k, b in budgets.items()}
+    # the first edition's search (analytic memory only), kept for comparison at the claim's budget
+    unconstrained = ({sp.claim_k: best_in_budget(ctx, contrib, space, budgets[sp.claim_k], constrained=False)}
+                     if sp.peak_budget_kib is not None else {})
     rng = np.random.default_rng(ctx.seed)
     if space is not None:
         pick = [space[i] for i in rng.choice(len(space), size=min(sp.n_check, len(space)), replace=False)]
     else:
         pick = random_schemes(ctx, sp.n_check, rng)
-    check = {s.label(): s for s in [*pick, *searched.values()]}
+    check = {s.label(): s for s in [*pick, *searched.values(), *unconstrained.values()]}
     chosen = {s.label() for s in searched.values()}
     val_accs(ctx, [(m, s, lr, seed, ep) for s in check.values()])
     rows = [{"scheme": lab, "predicted_gain": contrib.predict(s), "measured_gain": measure(s) - contrib.base_acc,
-             "memory_kb": scheme_memory(ctx, s), "searched": lab in chosen}
+             "memory_kb": scheme_memory(ctx, s), "peak_kib_128px": scheme_peak(ctx, s),
+             "feasible": feasible(ctx, s), "searched": lab in chosen}
             for lab, s in sorted(check.items())]
     ctx.log.append({"what": "sparse: searched schemes", "budgets_kb": budgets,
-                    "schemes": {k: s.label() for k, s in searched.items()}})
+                    "peak_budget_kib": sp.peak_budget_kib,
+                    "schemes": {k: s.label() for k, s in searched.items()},
+                    "unconstrained": {k: s.label() for k, s in unconstrained.items()}})
     return {"lr": lr, "contrib": contrib, "space": size if space is None else len(space),
-            "exhaustive": space is not None, "budgets": budgets, "searched": searched, "check": pd.DataFrame(rows)}
+            "exhaustive": space is not None, "n_feasible": count_feasible(ctx, space) if space is not None else None,
+            "budgets": budgets, "searched": searched, "unconstrained": unconstrained, "check": pd.DataFrame(rows)}
 
 
 def contributions_table(c: sparse.Contributions) -> pd.DataFrame:
@@ -367,7 +419,9 @@ def memory_all_models() -> pd.DataFrame:
 
 def memory_comparison(ctx: Ctx, schemes: dict[str, Scheme]) -> pd.DataFrame:
     """Peak memory of one training step (batch 1, full 128x128 model): schedule model of a
-    PyTorch-like fp32 framework and of the int8 engine, and (optionally) PyTorch measured."""
+    PyTorch-like fp32 framework (int8 input image added for the whole step) and of the int8 engine
+    (input image a live buffer, what the search constrains; and, for comparison with the first
+    edition, resident for the whole step), and (optionally) PyTorch measured."""
     mp, a = ctx.P.memory, ctx.deploy_arch
     rows = []
     net = qnet = x1 = y1 = None
@@ -379,11 +433,14 @@ def memory_comparison(ctx: Ctx, schemes: dict[str, Scheme]) -> pd.DataFrame:
         x1, y1 = x[:1], torch.tensor([1])
     input_kb = 3 * a.resolution**2 / 1024  # the int8 input image
     for sname, s in schemes.items():
-        for engine in ("framework", "tte"):
+        for engine, label in (("framework", "PyTorch fp32 (model)"),
+                              ("tte", "int8 engine (model, input resident all step)")):
             mdl = schedule_peak(a, s, engine)
-            label = "PyTorch fp32 (model)" if engine == "framework" else "int8 engine (model)"
             rows.append({"scheme": sname, "what": label, "peak_kb": mdl["peak_B"] / 1024 + input_kb,
                          "saved_kb": mdl["saved_B"] / 1024})
+        mdl = schedule_peak(a, s, "tte", input_live=True)
+        rows.append({"scheme": sname, "what": "int8 engine (model)", "peak_kb": mdl["peak_B"] / 1024,
+                     "saved_kb": mdl["saved_B"] / 1024})
         if mp.measure:
             for label, n in (("PyTorch fp32 (measured)", net), ("int8 lean graph in PyTorch (measured)", qnet)):
                 r = measure_step(sparse.apply_scheme(copy.deepcopy(n), s), x1, y1)
@@ -445,6 +502,9 @@ def run(P: OdtParams, C: Any) -> Result:
     for k in P.sparse.last_k:
         sp_runs[f"last{k}"] = (f"last {k} convs", "last-k", sparse.last_k(a, k))
         sp_runs[f"searched_at_last{k}"] = (f"searched @ mem(last {k})", "searched", sp_sel["searched"][k])
+    for k, s in sp_sel["unconstrained"].items():  # the first edition's search, for comparison
+        sp_runs[f"unconstrained_at_last{k}"] = (f"searched without the peak constraint @ mem(last {k})",
+                                               "searched (unconstrained)", s)
     sp_lr = {rid: tune(ctx, sm, s, f"sparse: {rid}")["lr"] for rid, (_, _, s) in sp_runs.items()}
     pr = P.precision
     prec_scheme = sparse.last_k(a, min(pr.k, a.n_convs))
@@ -471,21 +531,28 @@ def run(P: OdtParams, C: Any) -> Result:
                              **acc_stats(qas_c[m.id], nb, seed)} for m in qp.methods])
     sp_tab = pd.DataFrame([{"id": rid, "name": name, "family": fam, "scheme": s.label(), "lr": sp_lr[rid],
                             "memory_kb": scheme_memory(ctx, s), "memory_kb_128px": scheme_memory(ctx, s, deploy=True),
+                            "peak_kib_128px": scheme_peak(ctx, s), "within_peak_budget": feasible(ctx, s),
                             **acc_stats(sp_c[rid], nb, seed)} for rid, (name, fam, s) in sp_runs.items()])
     prec_tab = pd.DataFrame([{"id": m.id, "lr": prec_lr[m.id], **acc_stats(prec_c[m.id], nb, seed)}
                              for m in prec_methods])
     qas_diffs = pd.DataFrame([{"id": m.id, "vs": "fp32", **diff_stats(qas_c[m.id], qas_c["fp32"], nb, seed)}
                               for m in qp.methods if m.id != "fp32"])
-    eq_mem = pd.DataFrame([{"k": k, "budget_kb": sp_sel["budgets"][k],
-                            "searched": sp_runs[f"searched_at_last{k}"][2].label(),
-                            "searched_memory_kb": scheme_memory(ctx, sp_runs[f"searched_at_last{k}"][2]),
-                            **diff_stats(sp_c[f"searched_at_last{k}"], sp_c[f"last{k}"], nb, seed)}
-                           for k in P.sparse.last_k])
+    eq_mem = pd.DataFrame([{"k": k, "search": search, "budget_kb": sp_sel["budgets"][k],
+                            "last_k_peak_kib": scheme_peak(ctx, sparse.last_k(a, k)),
+                            "searched": sp_runs[f"{pre}_at_last{k}"][2].label(),
+                            "searched_memory_kb": scheme_memory(ctx, sp_runs[f"{pre}_at_last{k}"][2]),
+                            "searched_peak_kib": scheme_peak(ctx, sp_runs[f"{pre}_at_last{k}"][2]),
+                            **diff_stats(sp_c[f"{pre}_at_last{k}"], sp_c[f"last{k}"], nb, seed)}
+                           for pre, search in (("searched", "constrained"), ("unconstrained", "unconstrained"))
+                           for k in P.sparse.last_k if f"{pre}_at_last{k}" in sp_runs])
     vs_full = pd.DataFrame([{"id": rid, **diff_stats(sp_c[rid], sp_c["full"], nb, seed)}
                             for rid in sp_runs if rid != "full"])
+    ck = P.sparse.claim_k
     mem_schemes = {"full update": sparse.full(ctx.deploy_arch),
-                   f"searched @ mem(last {P.sparse.claim_k})": sp_runs[f"searched_at_last{P.sparse.claim_k}"][2],
-                   f"last {P.sparse.claim_k} convs": sparse.last_k(ctx.deploy_arch, P.sparse.claim_k)}
+                   f"searched @ mem(last {ck})": sp_runs[f"searched_at_last{ck}"][2],
+                   **({f"unconstrained @ mem(last {ck})": sp_runs[f"unconstrained_at_last{ck}"][2]}
+                      if f"unconstrained_at_last{ck}" in sp_runs else {}),
+                   f"last {ck} convs": sparse.last_k(ctx.deploy_arch, ck)}
     mem_cmp = memory_comparison(ctx, mem_schemes)
     mem_all = memory_all_models()
     macs = macs_table(ctx, {"full update": sparse.full(a), f"last {pr.k} convs": prec_scheme,
@@ -520,9 +587,12 @@ def run(P: OdtParams, C: Any) -> Result:
                      "epochs": len(ctx.pretrain["epoch_acc"])},
         "accuracy": _by_id(accuracy), "qas": _by_id(qas_tab), "qas_vs_fp32": _by_id(qas_diffs),
         "sparse": _by_id(sp_tab), "sparse_vs_full": _by_id(vs_full),
-        "equal_memory": {f"last{int(r['k'])}": _clean(r) for r in eq_mem.to_dict("records")},
+        "equal_memory": {f"last{int(r['k'])}" + ("" if r["search"] == "constrained" else "_unconstrained"): _clean(r)
+                         for r in eq_mem.to_dict("records")},
         "precision": _by_id(prec_tab),
         "search": {"space_size": sp_sel["space"], "exhaustive": sp_sel["exhaustive"],
+                   "peak_budget_kib": P.sparse.peak_budget_kib, "n_feasible": sp_sel["n_feasible"],
+                   "unconstrained": {f"last{k}": s.label() for k, s in sp_sel["unconstrained"].items()},
                    "spearman_predicted_measured": rho, "n_checked": len(check),
                    "contribution_lr": sp_sel["lr"], "classifier_only_val_acc": sp_sel["contrib"].base_acc},
         "fp32_full_goal_met": bool(accuracy.set_index("id").loc["fp32_full", "acc"] >= 0.95),
@@ -568,6 +638,13 @@ def _claims(P: OdtParams, t: dict, sp_sel: dict, figs: dict) -> list[Claim]:
     r2 = vf.loc[rid]
     st = t["sparse"].set_index("id")
     frac = float(st.loc[rid, "memory_kb"] / st.loc["full", "memory_kb"])
+    urid = f"unconstrained_at_last{sp.claim_k}"
+    pb_txt = (f"searched within a modelled peak of {sp.peak_budget_kib:g} KiB at 128x128 (scheme "
+              f"{st.loc[rid, 'scheme']}, peak {st.loc[rid, 'peak_kib_128px']:.0f} KiB)"
+              if sp.peak_budget_kib is not None else "search without a peak constraint")
+    unc_full = (f"; unconstrained search ({st.loc[urid, 'scheme']}, peak {st.loc[urid, 'peak_kib_128px']:.0f} KiB) "
+                f"- full: {vf.loc[urid, 'diff']:+.3f} [{vf.loc[urid, 'ci_lo']:+.3f}, {vf.loc[urid, 'ci_hi']:+.3f}]"
+                if urid in vf.index else "")
     c2 = Claim(
         id="odt_sparse_matches_full",
         claim="sparse update matches full-update accuracy at a fraction of the memory",
@@ -577,9 +654,14 @@ def _claims(P: OdtParams, t: dict, sp_sel: dict, figs: dict) -> list[Claim]:
         rule=f"accuracy(searched scheme at the memory of last {sp.claim_k}) - accuracy(full update), both int8 + QAS "
              f"({sp.mode} updates): supported if the 95% CI lies above -{sp.match_margin:g}, not supported if below",
         figure=rel.get("sparse"), command=COMMAND, unit="accuracy difference",
-        note=f"memory {frac:.1%} of full update's (analytic extra memory at the training resolution); "
-             f"MDE {r2['mde']:.3f}")
-    eq = t["equal_memory"].set_index("k").loc[sp.claim_k]
+        note=f"{pb_txt}; memory {frac:.1%} of full update's (analytic extra memory at the training resolution); "
+             f"MDE {r2['mde']:.3f}{unc_full}")
+    eqt = t["equal_memory"]
+    eq = eqt[eqt.search == "constrained"].set_index("k").loc[sp.claim_k]
+    equ = eqt[eqt.search == "unconstrained"].set_index("k")
+    unc_eq = (f"; unconstrained search - last {sp.claim_k}: {equ.loc[sp.claim_k, 'diff']:+.3f} "
+              f"[{equ.loc[sp.claim_k, 'ci_lo']:+.3f}, {equ.loc[sp.claim_k, 'ci_hi']:+.3f}]"
+              if sp.claim_k in equ.index else "")
     c3 = Claim(
         id="odt_searched_beats_last_k",
         claim="the searched sparse scheme beats updating the last k layers at equal memory",
@@ -589,19 +671,27 @@ def _claims(P: OdtParams, t: dict, sp_sel: dict, figs: dict) -> list[Claim]:
         rule=f"accuracy(searched within the memory of last {sp.claim_k}) - accuracy(last {sp.claim_k}): "
              "supported if the 95% CI lies above 0, not supported if below, else inconclusive (MDE given)",
         figure=rel.get("sparse"), command=COMMAND, unit="accuracy difference",
-        note=f"searched {eq['searched']} ({eq['searched_memory_kb']:.1f} KiB) vs budget {eq['budget_kb']:.1f} KiB; "
-             f"MDE {eq['mde']:.3f}")
+        note=f"searched {eq['searched']} ({eq['searched_memory_kb']:.1f} KiB, peak {eq['searched_peak_kib']:.0f} KiB) "
+             f"vs budget {eq['budget_kb']:.1f} KiB (last {sp.claim_k}: peak {eq['last_k_peak_kib']:.0f} KiB); "
+             f"MDE {eq['mde']:.3f}{unc_eq}")
     mc = t["memory_comparison"]
     sname = f"searched @ mem(last {sp.claim_k})"
     peak = float(mc[(mc.scheme == sname) & (mc.what == "int8 engine (model)")]["peak_kb"].iloc[0])
     fullpk = float(mc[(mc.scheme == "full update") & (mc.what == "int8 engine (model)")]["peak_kb"].iloc[0])
+    uname = f"unconstrained @ mem(last {sp.claim_k})"
+    urow = mc[(mc.scheme == uname) & (mc.what == "int8 engine (model)")]
+    unc_pk = (f"; the unconstrained search's scheme ({st.loc[urid, 'scheme']}) would need "
+              f"{float(urow['peak_kb'].iloc[0]):.0f} KiB" if len(urow) else "")
+    by_constr = (f"; the search was constrained to <= {sp.peak_budget_kib:g} KiB of this peak, so a verdict of "
+                 "supported holds by construction" if sp.peak_budget_kib is not None else "")
     c4 = Claim(
         id="odt_engine_under_256kb",
         claim="the int8 training engine needs at most 256 KB of SRAM",
         paper="training fits in 256 KB SRAM (mbv2-w0.35 / mcunet / proxyless at 128x128, sparse update)",
         value=peak, ci=(peak, peak), n=1, verdict=verdict_at_most((peak, peak), P.memory.budget_kb),
-        rule=f"modelled peak SRAM of one int8 training step (schedule model + int8 input image) of the searched "
-             f"scheme on the full 128x128 {P.pretrain.model}: supported if <= {P.memory.budget_kb:g} KiB",
+        rule=f"modelled peak SRAM of one int8 training step (schedule model, int8 input image a live buffer) of the "
+             f"searched scheme on the full 128x128 {P.pretrain.model}: supported if <= {P.memory.budget_kb:g} KiB",
         figure=rel.get("memory"), command=COMMAND, unit="KiB",
-        note=f"a deterministic model, not an MCU measurement; full update would need {fullpk:.0f} KiB")
+        note=f"a deterministic model, not an MCU measurement; full update would need {fullpk:.0f} KiB"
+             f"{unc_pk}{by_constr}")
     return [c1, c2, c3, c4]
