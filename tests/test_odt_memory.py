@@ -87,7 +87,7 @@ def test_cli_rejects_invalid_schemes(args, msg):
 def test_input_image_as_a_live_buffer():
     a = arch("mbv2-w0.35", resolution=128)
     s = Scheme(0)
-    resident = schedule_peak(a, s)["peak_B"] / 1024 + 3 * 128 * 128 / 1024  # the first edition's accounting
+    resident = schedule_peak(a, s)["peak_B"] / 1024 + 3 * 128 * 128 / 1024  # the second edition's accounting
     assert resident == pytest.approx(288.0)
     # live: the 48 KiB int8 image is freed after conv 0; the peak is pw1 -> dw at 64x64 (192 + 48 KiB)
     assert step_peak_kib(a, s) == pytest.approx(240.0)

@@ -145,7 +145,7 @@ def test_constrained_search_never_chooses_a_scheme_over_the_peak_budget():
     space = study.scheme_space(ctx)
     budget = study.scheme_memory(ctx, sparse.last_k(ctx.train_arch, 12))
     unconstrained = study.best_in_budget(ctx, c, space, budget, constrained=False)
-    assert unconstrained.n_bias == 51 and study.scheme_peak(ctx, unconstrained) > 256  # what the first edition did
+    assert unconstrained.n_bias == 51 and study.scheme_peak(ctx, unconstrained) > 256  # what the second edition did
     best = study.best_in_budget(ctx, c, space, budget)
     assert study.scheme_peak(ctx, best) <= 256 and study.scheme_memory(ctx, best) <= budget
     assert best.n_bias == 24  # the best feasible: every bias short of the 64x64 stage, all three weights
@@ -193,5 +193,5 @@ def test_smoke_run_reports_the_constraint(smoke_result):
     sp = R.tables["sparse"].set_index("id")
     for k in P.sparse.last_k:
         assert sp.loc[f"searched_at_last{k}", "peak_kib_128px"] <= 256.0
-    assert f"unconstrained_at_last{P.sparse.claim_k}" in sp.index  # the first edition's search, for comparison
+    assert f"unconstrained_at_last{P.sparse.claim_k}" in sp.index  # the second edition's search, for comparison
     assert set(R.tables["equal_memory"]["search"]) == {"constrained", "unconstrained"}

@@ -71,43 +71,62 @@ def lr_fig(lr: pd.DataFrame, path: Path) -> Path:
 
 
 def search_fig(check: pd.DataFrame, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(4.6, 4))
-    for s, g in check.groupby("searched"):
-        ax.scatter(g["predicted_gain"], g["measured_gain"], c="C3" if s else "C0",
-                   label="searched" if s else "random schemes of the space")
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    unc = check["searched_unconstrained"] if "searched_unconstrained" in check else False
+    kind = np.where(check["searched"], "searched", np.where(unc & ~check["searched"],
+                                                            "searched without the peak constraint",
+                                                            "random schemes of the space"))
+    feas = check["feasible"] if "feasible" in check else pd.Series(True, index=check.index)
+    colors = {"random schemes of the space": "C0", "searched": "C3", "searched without the peak constraint": "C1"}
+    for k in colors:
+        for f in (True, False):
+            g = check[(kind == k) & (feas == f)]
+            if len(g):
+                ax.scatter(g["predicted_gain"], g["measured_gain"], edgecolors=colors[k],
+                           facecolors=colors[k] if f else "none",
+                           label=k + ("" if f else " (over the peak budget)"))
     lim = [min(check["predicted_gain"].min(), check["measured_gain"].min()) - 0.01,
            max(check["predicted_gain"].max(), check["measured_gain"].max()) + 0.01]
     ax.plot(lim, lim, "k:", lw=1)
     ax.set_xlabel("predicted gain (sum of contributions)")
     ax.set_ylabel("measured gain on validation")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper left")
     ax.set_title("additive fitness vs measured gain")
     return save_fig(fig, path)
 
 
-def sparse_fig(sp: pd.DataFrame, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for fam, g in sp.groupby("family", sort=False):
-        g = g.sort_values("memory_kb")
-        err = np.vstack([g["acc"] - g["ci_lo"], g["ci_hi"] - g["acc"]]).clip(0)
-        ax.errorbar(g["memory_kb"].clip(lower=0.05), g["acc"], yerr=err, fmt="o-" if len(g) > 1 else "o",
-                    capsize=3, label=fam)
-    ax.set_xscale("log")
-    ax.set_xlabel("analytic extra memory at the training resolution (KiB)")
-    ax.set_ylabel("test accuracy (95% CI)")
-    ax.legend(fontsize=8)
-    ax.set_title("sparse update (int8 + QAS): accuracy vs memory")
+def sparse_fig(sp: pd.DataFrame, path: Path, peak_budget_kib: float | None = None) -> Path:
+    xs = [("memory_kb", "analytic extra memory at the training resolution (KiB)")]
+    if "peak_kib_128px" in sp:
+        xs.append(("peak_kib_128px", "modelled peak SRAM of one int8 step at 128x128 (KiB)"))
+    fig, axes = plt.subplots(1, len(xs), figsize=(7 * len(xs), 4), squeeze=False)
+    for ax, (col, label) in zip(axes[0], xs):
+        for fam, g in sp.groupby("family", sort=False):
+            g = g.sort_values(col)
+            err = np.vstack([g["acc"] - g["ci_lo"], g["ci_hi"] - g["acc"]]).clip(0)
+            ax.errorbar(g[col].clip(lower=0.05), g["acc"], yerr=err, fmt="o-" if len(g) > 1 else "o",
+                        capsize=3, label=fam)
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("test accuracy (95% CI)")
+        if col == "peak_kib_128px" and peak_budget_kib is not None:
+            ax.axvline(peak_budget_kib, color="grey", ls=":", label=f"search constraint {peak_budget_kib:g} KiB")
+        ax.legend(fontsize=8)
+    axes[0][0].set_title("sparse update (int8 + QAS): accuracy vs memory")
     return save_fig(fig, path)
 
 
 def memory_fig(mem_all: pd.DataFrame, mc: pd.DataFrame, path: Path) -> Path:
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
     mem_all.pivot(index="scheme", columns="model", values="extra_memory_kb").plot.bar(ax=axes[0], rot=20)
     axes[0].set_yscale("log")
     axes[0].set_ylabel("extra memory (KiB)")
     axes[0].axhline(256, color="grey", ls=":")
     axes[0].set_title("analytic extra memory (batch 1, 128x128)")
-    mc.pivot(index="scheme", columns="what", values="peak_kb").plot.bar(ax=axes[1], rot=0)
+    order = list(dict.fromkeys(mc["scheme"]))
+    pv = mc.pivot(index="scheme", columns="what", values="peak_kb").reindex(order)
+    pv.index = [s.replace(" @ ", "\n@ ") for s in pv.index]
+    pv.plot.bar(ax=axes[1], rot=0)
     axes[1].set_yscale("log")
     axes[1].set_ylabel("KiB")
     axes[1].axhline(256, color="grey", ls=":")
@@ -139,14 +158,14 @@ def pretrain_fig(pre: pd.DataFrame, path: Path) -> Path:
     return save_fig(fig, path)
 
 
-def make_all(t: dict, out: Path, n_classes: int) -> dict[str, Path]:
+def make_all(t: dict, out: Path, n_classes: int, peak_budget_kib: float | None = None) -> dict[str, Path]:
     out = Path(out)
     return {
         "accuracy": accuracy_fig(t["accuracy"], t["qas"], out / "accuracy.png"),
         "qas": qas_fig(t["qas"], t["grad_ratios"], out / "qas.png"),
         "lr_grid": lr_fig(t["lr_grid"], out / "lr_grid.png"),
         "search": search_fig(t["predicted_vs_measured"], out / "search.png"),
-        "sparse": sparse_fig(t["sparse"], out / "sparse.png"),
+        "sparse": sparse_fig(t["sparse"], out / "sparse.png", peak_budget_kib),
         "memory": memory_fig(t["memory_models"], t["memory_comparison"], out / "memory.png"),
         "precision": precision_fig(t["precision"], t["macs"], out / "precision.png"),
         "pretrain": pretrain_fig(t["pretrain"], out / "pretrain.png"),

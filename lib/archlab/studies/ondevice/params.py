@@ -106,7 +106,7 @@ class SparseParams(Section):
     peak_budget_kib: float | None = Field(
         256.0, gt=0, description="constraint of the scheme search: modelled peak SRAM (KiB) of one int8 training "
         "step on the full 128x128 model, input image included (memory.step_peak_kib); schemes over it are "
-        "infeasible; null: unconstrained (the first edition's search)")
+        "infeasible; null: unconstrained (the second edition's search)")
     max_enumerate: int = Field(5000, ge=1, description="enumerate the scheme space up to this size, else evolve")
     population: int = Field(40, ge=4, le=10000)
     generations: int = Field(60, ge=1, le=10000)

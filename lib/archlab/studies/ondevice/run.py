@@ -370,7 +370,7 @@ def sparse_select(ctx: Ctx) -> dict:
     space = scheme_space(ctx) if size <= sp.max_enumerate else None
     budgets = {k: scheme_memory(ctx, sparse.last_k(a, k)) for k in sp.last_k}
     searched = {k: best_in_budget(ctx, contrib, space, b) for k, b in budgets.items()}
-    # the first edition's search (analytic memory only), kept for comparison at the claim's budget
+    # the second edition's search (analytic memory only), kept for comparison at the claim's budget
     unconstrained = ({sp.claim_k: best_in_budget(ctx, contrib, space, budgets[sp.claim_k], constrained=False)}
                      if sp.peak_budget_kib is not None else {})
     rng = np.random.default_rng(ctx.seed)
@@ -383,7 +383,8 @@ def sparse_select(ctx: Ctx) -> dict:
     val_accs(ctx, [(m, s, lr, seed, ep) for s in check.values()])
     rows = [{"scheme": lab, "predicted_gain": contrib.predict(s), "measured_gain": measure(s) - contrib.base_acc,
              "memory_kb": scheme_memory(ctx, s), "peak_kib_128px": scheme_peak(ctx, s),
-             "feasible": feasible(ctx, s), "searched": lab in chosen}
+             "feasible": feasible(ctx, s), "searched": lab in chosen,
+             "searched_unconstrained": lab in {u.label() for u in unconstrained.values()}}
             for lab, s in sorted(check.items())]
     ctx.log.append({"what": "sparse: searched schemes", "budgets_kb": budgets,
                     "peak_budget_kib": sp.peak_budget_kib,
@@ -502,7 +503,7 @@ def run(P: OdtParams, C: Any) -> Result:
     for k in P.sparse.last_k:
         sp_runs[f"last{k}"] = (f"last {k} convs", "last-k", sparse.last_k(a, k))
         sp_runs[f"searched_at_last{k}"] = (f"searched @ mem(last {k})", "searched", sp_sel["searched"][k])
-    for k, s in sp_sel["unconstrained"].items():  # the first edition's search, for comparison
+    for k, s in sp_sel["unconstrained"].items():  # the second edition's search, for comparison
         sp_runs[f"unconstrained_at_last{k}"] = (f"searched without the peak constraint @ mem(last {k})",
                                                "searched (unconstrained)", s)
     sp_lr = {rid: tune(ctx, sm, s, f"sparse: {rid}")["lr"] for rid, (_, _, s) in sp_runs.items()}
@@ -571,7 +572,8 @@ def run(P: OdtParams, C: Any) -> Result:
     data_dir = paths.data_dir(STUDY)
     for name, df in tables.items():
         df.to_csv(data_dir / f"{name}.csv", index=name == "grad_ratios")
-    figs = figures.make_all(tables, paths.figures_dir(STUDY), n_classes=ctx.data.n_classes)
+    figs = figures.make_all(tables, paths.figures_dir(STUDY), n_classes=ctx.data.n_classes,
+                            peak_budget_kib=P.sparse.peak_budget_kib)
 
     # ---- claims ----
     claims = _claims(P, tables, sp_sel, figs)
