@@ -336,3 +336,71 @@ def test_search_cost_trains_without_target_rows(monkeypatch):
     assert (sc["simulations"] == sc["n_train"] + sc["verified"]).all() and sc["hit"].all()
     med, _ = exact.random_search_simulations(d.share)
     assert (sc["random_median"] == med).all()
+
+
+def _claim_params():
+    from types import SimpleNamespace
+
+    claims = SimpleNamespace(ci=0.95, bootstrap=2000, max_nrmse_pct=1.0, min_speedup=1.0)
+    search_p = SimpleNamespace(claim_train=100, budget=50, p0=0.5, model="gbr", max_verify=1000)
+    P = SimpleNamespace(metrics=["makespan_ns"], models=["gbr"], repeats=3, claims=claims, search=search_p)
+    return P, SimpleNamespace(seed=0)
+
+
+def test_claim_cis_resample_tables_then_repeats():
+    """Repeats and seeds of one table are not independent traces: the accuracy and search-cost
+    CIs resample tables first. Two tables whose repeats agree exactly: the CI spans the two
+    table means (an independent-units bootstrap over 6 rows was much narrower and, for the search
+    claim, turned an inconclusive verdict into 'not supported')."""
+    from archlab.studies.proxy import run
+
+    P, C = _claim_params()
+    lc = pd.DataFrame({"table": ["a"] * 3 + ["b"] * 3, "model": "gbr", "metric": "makespan_ns",
+                       "n_train": 16000, "repeat": [0, 1, 2] * 2, "nrmse_pct": [0.1] * 3 + [0.9] * 3})
+    acc = run.accuracy_claim(lc, P, C, "lc.png")
+    assert acc.value == pytest.approx(0.5) and acc.n == 6
+    assert acc.ci == pytest.approx((0.1, 0.9)) and acc.verdict == "supported"
+    assert "2 tables x 3 repeats" in acc.note and "then repeats" in acc.rule
+
+    sc = pd.DataFrame({"table": ["a"] * 3 + ["b"] * 3, "n_train": 100, "seed": [0, 1, 2] * 2,
+                       "speedup_vs_median": [0.01] * 3 + [1.0] * 3, "hit": True})
+    s = run.search_claim(sc, P, C, "sc.png")
+    assert s.value == pytest.approx(0.1) and s.n == 6
+    assert s.ci == pytest.approx((0.01, 1.0)) and s.verdict == "inconclusive"
+    # within-table variation still counts: the seeds are resampled inside each table
+    sc.loc[sc["table"] == "a", "speedup_vs_median"] = [0.005, 0.01, 0.02]
+    lo, hi = run.search_claim(sc, P, C, "sc.png").ci
+    assert 0.005 <= lo < 0.01 and hi == pytest.approx(1.0)
+
+
+def test_clustered_ci_edge_cases():
+    from archlab.studies.proxy import run
+
+    P, _ = _claim_params()
+    one = pd.DataFrame({"table": ["a"], "repeat": [0], "x": [2.0]})
+    assert run.clustered_ci(one, "x", "repeat", P, 0) == (2.0, None)
+    same = pd.DataFrame({"table": ["a", "b"], "repeat": [0, 0], "x": [2.0, 2.0]})
+    assert run.clustered_ci(same, "x", "repeat", P, 0, log=True) == (pytest.approx(2.0), pytest.approx((2.0, 2.0)))
+
+
+def test_learning_curve_figure_colours_tables_styles_models(monkeypatch, tmp_path):
+    """With two models (standard profile: gbr + rf) a table keeps one colour and a model one line
+    style, so eight curves per panel stay readable; rows of two metrics do not overlap."""
+    import matplotlib.pyplot as plt
+    from archlab.studies.proxy import figures
+    from matplotlib.colors import to_hex
+
+    captured = []
+    monkeypatch.setattr(figures.plots, "save_fig", lambda fig, path: captured.append(fig) or path)
+    rows = [{"table": f"dram/{t}", "model": m, "metric": k, "n_train": n, "repeat": 0,
+             "nrmse_pct": 1.0 / n, "spearman": 0.9}
+            for t in ("x", "y") for m in ("gbr", "rf") for k in ("makespan_ns", "energy_pJ") for n in (10, 100)]
+    figures.learning_curve(pd.DataFrame(rows), tmp_path / "lc.png", 1.0)
+    fig = captured[0]
+    assert fig.get_layout_engine() is not None  # constrained: titles clear the row above
+    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines() if "(" in ln.get_label()}
+    assert set(lines) == {"x (gbr)", "x (rf)", "y (gbr)", "y (rf)"}
+    assert to_hex(lines["x (gbr)"].get_color()) == to_hex(lines["x (rf)"].get_color())
+    assert to_hex(lines["x (gbr)"].get_color()) != to_hex(lines["y (gbr)"].get_color())
+    assert lines["x (gbr)"].get_linestyle() != lines["x (rf)"].get_linestyle()
+    plt.close(fig)

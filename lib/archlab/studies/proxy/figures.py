@@ -13,17 +13,25 @@ from archlab.core import plots
 PAPER_NRMSE_PCT = 0.61
 
 
+MODEL_STYLES = {"gbr": ("-", "o"), "rf": ("--", "s"), "mlp": (":", "^")}
+
+
 def learning_curve(lc: pd.DataFrame, path: Path, max_nrmse_pct: float) -> Path:
-    """nRMSE % and Spearman over the whole rest of the space vs training simulations."""
+    """nRMSE % and Spearman over the whole rest of the space vs training simulations (mean over
+    repeats). One colour per table, one line style and marker per model; one row per metric."""
     metrics = list(dict.fromkeys(lc["metric"]))
-    fig, axes = plt.subplots(len(metrics), 2, figsize=(11, 3.6 * len(metrics)), squeeze=False)
+    colours = {t: f"C{i % 10}" for i, t in enumerate(dict.fromkeys(lc["table"]))}
+    fig, axes = plt.subplots(len(metrics), 2, figsize=(11, 3.8 * len(metrics)), squeeze=False,
+                             layout="constrained")
     for row, m in zip(axes, metrics):
         sub = lc[lc["metric"] == m]
         for (table, model), g in sub.groupby(["table", "model"], sort=False):
             g = g.groupby("n_train", as_index=False)[["nrmse_pct", "spearman"]].mean()
             label = f"{table.split('/', 1)[-1]} ({model})"
-            row[0].plot(g["n_train"], g["nrmse_pct"], marker="o", label=label)
-            row[1].plot(g["n_train"], g["spearman"], marker="o", label=label)
+            ls, marker = MODEL_STYLES.get(model, ("-.", "D"))
+            style = {"color": colours[table], "ls": ls, "marker": marker, "label": label}
+            row[0].plot(g["n_train"], g["nrmse_pct"], **style)
+            row[1].plot(g["n_train"], g["spearman"], **style)
         row[0].axhline(PAPER_NRMSE_PCT, color="0.5", ls=":", lw=1.2, label="ArchGym RF 0.61%")
         row[0].axhline(max_nrmse_pct, color="k", ls="--", lw=1, label=f"claim threshold {max_nrmse_pct:g}%")
         row[0].set(xscale="log", yscale="log", xlabel="training simulations", ylabel="nRMSE % (whole space)",
@@ -34,7 +42,7 @@ def learning_curve(lc: pd.DataFrame, path: Path, max_nrmse_pct: float) -> Path:
         for ax in row:
             ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
             ax.xaxis.set_minor_locator(plt.NullLocator())
-        row[0].legend(fontsize=7)
+        row[0].legend(fontsize=7, loc="lower left", ncol=2)
     return plots.save_fig(fig, path)
 
 
