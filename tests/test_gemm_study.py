@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from archlab.analysis.claims import VERDICTS
+from archlab.analysis.claims import VERDICTS, verdict_within
 from archlab.core import params
 from archlab.gemm import analysis, schema
 from archlab.studies.gemm import run as study
@@ -61,10 +61,10 @@ def test_pair_agreement_verdicts():
     s = {"a": summ(1.0, 0.9, 1.1), "b": summ(1.1, 1.0, 1.2), "c": summ(9.0, 8.0, 10.0)}
     diff, ci = study._pair_diff(s, "a", "b")
     assert diff == pytest.approx(0.1) and ci[0] < 0.1 < ci[1]
-    assert study._verdict_within(ci, 2.0) == "supported"
-    assert study._verdict_within(study._pair_diff(s, "a", "c")[1], 2.0) == "not supported"
-    assert study._verdict_within((1.5, 2.5), 2.0) == "inconclusive"
-    assert study._verdict_within(None, 2.0) == "inconclusive"
+    assert verdict_within(ci, 2.0) == "supported"
+    assert verdict_within(study._pair_diff(s, "a", "c")[1], 2.0) == "not supported"
+    assert verdict_within((1.5, 2.5), 2.0) == "inconclusive"
+    assert verdict_within(None, 2.0) == "inconclusive"
 
 
 def test_smoke_run_claims_tables_figures():

@@ -6,7 +6,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from archlab.analysis.claims import Claim, Result
+from archlab.analysis.claims import Claim, Result, verdict_at_least, verdict_at_most, verdict_within
 from archlab.core import paths, plots
 from archlab.workbook import nb, report
 
@@ -141,3 +141,22 @@ def test_notebook_claims_table_shows_full_text_and_coloured_verdicts():
     assert list(frame.iloc[0]) == ["claim a", "paper a", "1", "[0.5, 2]", 3, "not supported", long_rule]
     html = wd.claims(R).to_html()
     assert long_rule in html and report.VERDICT_COLOURS["not supported"] in html
+
+
+@pytest.mark.parametrize(("rule", "ci", "bound", "want"), [
+    (verdict_at_least, (0.6, 0.9), 0.5, "supported"),
+    (verdict_at_least, (0.5, 0.9), 0.5, "supported"),      # the bound itself counts
+    (verdict_at_least, (0.1, 0.4), 0.5, "not supported"),
+    (verdict_at_least, (0.4, 0.6), 0.5, "inconclusive"),
+    (verdict_at_most, (1.0, 9.0), 10.0, "supported"),
+    (verdict_at_most, (11.0, 12.0), 10.0, "not supported"),
+    (verdict_at_most, (9.0, 11.0), 10.0, "inconclusive"),
+    (verdict_within, (-0.3, 0.2), 2.0, "supported"),
+    (verdict_within, (-9.5, -2.5), 2.0, "not supported"),
+    (verdict_within, (2.5, 3.0), 2.0, "not supported"),
+    (verdict_within, (-9.5, -1.2), 2.0, "inconclusive"),
+    (verdict_at_least, None, 0.5, "inconclusive"),
+    (verdict_within, None, 2.0, "inconclusive"),
+])
+def test_verdict_rules(rule, ci, bound, want):
+    assert rule(ci, bound) == want

@@ -96,6 +96,19 @@ def verdict_at_most(ci: tuple[float, float] | None, threshold: float) -> Verdict
     return "inconclusive"
 
 
+def verdict_within(ci: tuple[float, float] | None, bound: float) -> Verdict:
+    """"|Quantity| ≤ bound" (agreement, equivalence): supported when the whole CI lies inside
+    ±bound, not supported when it lies entirely outside, else inconclusive at this n."""
+    if ci is None:
+        return "inconclusive"
+    lo, hi = ci
+    if -bound <= lo and hi <= bound:
+        return "supported"
+    if lo > bound or hi < -bound:
+        return "not supported"
+    return "inconclusive"
+
+
 @dataclass
 class Result:
     """What ``studies.<name>.run(P, C)`` returns.

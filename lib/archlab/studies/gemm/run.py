@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archlab.analysis.claims import Claim, Result, verdict_at_least, verdict_at_most
+from archlab.analysis.claims import Claim, Result, verdict_at_least, verdict_at_most, verdict_within
 from archlab.core import paths
 from archlab.gemm import contamination, evaluation, importers, models, schema
 from archlab.studies.gemm import figures
@@ -371,22 +371,11 @@ def _pair_diff(summaries: dict, a: str, b: str) -> tuple[float, tuple[float, flo
     return diff, ((diff - h, diff + h) if np.isfinite(h) else None)
 
 
-def _verdict_within(ci: tuple[float, float] | None, bound: float) -> str:
-    """Supported when the CI lies inside ±bound, not supported when it lies entirely outside."""
-    if ci is None:
-        return "inconclusive"
-    if -bound <= ci[0] and ci[1] <= bound:
-        return "supported"
-    if ci[0] > bound or ci[1] < -bound:
-        return "not supported"
-    return "inconclusive"
-
-
 def _pair_row(P: GemmParams, a: str, b: str, summaries: dict, view: str) -> dict:
     diff, ci = _pair_diff(summaries, a, b)
     return {"pair": f"{b} − {a}", "view": view, "difference (points)": diff,
             "ci_low": ci[0] if ci else None, "ci_high": ci[1] if ci else None,
-            "verdict": _verdict_within(ci, P.rules.cpu_goal_agree)}
+            "verdict": verdict_within(ci, P.rules.cpu_goal_agree)}
 
 
 def _cpu_claims(R: Result, P: GemmParams, summaries: dict, pairs: list[tuple[str, str]]) -> None:
@@ -416,7 +405,7 @@ def _cpu_claims(R: Result, P: GemmParams, summaries: dict, pairs: list[tuple[str
         R.claims.append(Claim(
             id=f"cpu_runs_agree_{a}_{b}",
             claim=f"two CPU runs of one harness ({a}, {b}) agree within {agree:g} points of held-out median error",
-            paper=f"goal |Δ| ≤ {agree:g} points", value=diff, ci=ci, n=2, verdict=_verdict_within(ci, agree),
+            paper=f"goal |Δ| ≤ {agree:g} points", value=diff, ci=ci, n=2, verdict=verdict_within(ci, agree),
             rule=f"supported when the CI of the difference lies within ±{agree:g}; not supported when it lies outside",
             figure=fig, command=CPU_RUN_COMMAND, unit="points",
             note=f"wall-clock runtime; {b} − {a}; CI from the two runs' bootstrap half-widths (independent runs)"))
