@@ -122,15 +122,6 @@ def measure(
     typer.echo(f"wrote {out} ({len(df)} rows)")
 
 
-def _auto_cpu():
-    from archlab.gemm import sensors
-
-    try:
-        return sensors.RaplSensor()
-    except sensors.SensorUnavailable:
-        return sensors.NoSensor()
-
-
 @app.command()
 def evaluate(
     dataset: str = typer.Option(..., "--dataset", "-d", help="FORMAT:PATH[,PATH]; FORMAT: " + ", ".join(FORMATS)),
